@@ -1,0 +1,224 @@
+"""The catalog: every task that plugins provide, gathered statically or from installed plugins.
+
+Two ways in, one result:
+
+* ``load_static(paths)`` reads plugin folders and task files without importing any code
+  (a community pull request, ``medsreg registry``);
+* ``load_installed(plugin_set)`` calls the ``register_tasks`` hook of loaded plugins.
+
+Both give a ``Catalog`` of ``LoadedTask`` s plus the problems met on the way, which the
+validator then checks with the same checks.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import TypeAdapter, ValidationError
+
+from medsreg.errors import SourceNotConfiguredError, UnknownNameError
+from medsreg.formats.medsins import DEFAULT_MAX_FILE_MB, read_task_file
+from medsreg.models import Instance, Task
+from medsreg.pluginfolder import read_plugin_folder
+from medsreg.plugins import PluginInfo, PluginSet
+from medsreg.validate.problems import Findings, check
+from medsreg.vocabulary import did_you_mean
+
+
+@dataclass
+class LoadedTask:
+    """A task and where problems about it should point."""
+
+    task: Task
+    origin: str
+    native: bool = True
+    """False for a raw MedS-Ins file without a ``medsreg`` block: missing registry fields are then warnings."""
+    unavailable: str | None = None
+    """Why the instances could not be read (source not configured), when that is the case."""
+
+
+@dataclass
+class Catalog:
+    plugins: list[PluginInfo] = field(default_factory=list)
+    tasks: list[LoadedTask] = field(default_factory=list)
+    findings: Findings = field(default_factory=Findings)
+
+    def task_counts(self) -> dict[str, int]:
+        counts = {info.name: 0 for info in self.plugins}
+        for item in self.tasks:
+            counts[item.task.plugin] = counts.get(item.task.plugin, 0) + 1
+        return counts
+
+    def find(self, query: str) -> LoadedTask:
+        """A task by full name, by name inside its plugin, or by MedS-Ins legacy id ('125' or 'task125')."""
+        wanted = query.strip().lower()
+        legacy = wanted.removeprefix("task")
+        matches = [
+            item for item in self.tasks
+            if item.task.name == wanted
+            or item.task.name.split("/", 1)[1] == wanted
+            or (legacy.isdigit() and item.task.legacy_id == int(legacy))
+        ]
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            names = ", ".join(item.task.name for item in matches)
+            raise UnknownNameError(f"{query!r} matches several tasks ({names}); give the full '<plugin>/<task>' name")
+        names = [item.task.name for item in self.tasks]
+        hint = did_you_mean(wanted, names + [n.split("/", 1)[1] for n in names])
+        raise UnknownNameError(f"no task named {query!r}.{hint} 'medsreg list' shows every task")
+
+
+# --------------------------------------------------------------------------- static tier
+
+
+def load_static(paths: Sequence[Path], *, max_file_mb: float = DEFAULT_MAX_FILE_MB) -> Catalog:
+    """Read plugin folders, folders of plugin folders, and task files; import nothing."""
+    catalog = Catalog()
+    for path in paths:
+        path = Path(path)
+        if path.is_file():
+            plugin = _enclosing_plugin(path)
+            _add_file(catalog, path, plugin, max_file_mb)
+        elif (path / "pyproject.toml").is_file():
+            _add_plugin_folder(catalog, path, max_file_mb)
+        elif path.is_dir():
+            children = sorted(p for p in path.iterdir() if not p.name.startswith((".", "_")))
+            for child in children:
+                if child.is_dir() and (child / "pyproject.toml").is_file():
+                    _add_plugin_folder(catalog, child, max_file_mb)
+                elif child.suffix == ".json":
+                    _add_file(catalog, child, _enclosing_plugin(child), max_file_mb)
+        else:
+            catalog.findings.add("readable", "error", str(path), "", "does not exist; give a plugin folder, a folder of them, or a task file")
+    return catalog
+
+
+def _enclosing_plugin(path: Path) -> str:
+    """The slug of the plugin folder holding ``path``, or 'local' for a loose file."""
+    for parent in list(path.resolve().parents)[:4]:
+        if (parent / "pyproject.toml").is_file():
+            folder = read_plugin_folder(parent)
+            if folder.pyproject.entry_points:
+                return folder.slug
+    return "local"
+
+
+def _add_plugin_folder(catalog: Catalog, folder: Path, max_file_mb: float) -> None:
+    plugin = read_plugin_folder(folder)
+    catalog.findings.extend(plugin.findings.problems)
+    catalog.plugins.append(PluginInfo(
+        name=plugin.slug, module=plugin.module or "?", version=plugin.pyproject.version,
+        package=plugin.pyproject.name or None, origin=str(folder),
+    ))
+    for path in plugin.task_paths:
+        _add_file(catalog, path, plugin.slug, max_file_mb)
+
+
+def _add_file(catalog: Catalog, path: Path, plugin: str, max_file_mb: float) -> None:
+    result = read_task_file(path, plugin, max_file_mb=max_file_mb)
+    catalog.findings.extend(result.findings.problems)
+    if result.task is not None:
+        catalog.tasks.append(LoadedTask(result.task, str(path), native=result.native))
+
+
+# --------------------------------------------------------------------------- installed tier
+
+
+def load_installed(plugins: PluginSet, *, max_file_mb: float = DEFAULT_MAX_FILE_MB) -> Catalog:
+    """Call every loaded plugin's ``register_tasks``; record what is broken instead of raising."""
+    catalog = Catalog(plugins=plugins.plugins)
+    for info, returned in plugins.call_each("register_tasks"):
+        if returned is None or isinstance(returned, (str, bytes, Task)) or not isinstance(returned, Iterable):
+            info.errors.append(
+                f"its register_tasks() returned {type(returned).__name__}; return a list of task file paths, "
+                "folder paths or medsreg.Task objects"
+            )
+            continue
+        for index, item in enumerate(returned):
+            _add_returned(catalog, info, index, item, max_file_mb)
+    plugin_load(catalog.plugins, catalog.findings)
+    return catalog
+
+
+def _add_returned(catalog: Catalog, info: PluginInfo, index: int, item: object, max_file_mb: float) -> None:
+    if isinstance(item, Task):
+        if item.plugin != info.name:
+            info.errors.append(f"returned task {item.name!r}, whose name does not start with '{info.name}/'")
+            return
+        catalog.tasks.append(LoadedTask(item, f"plugin {info.name}"))
+    elif isinstance(item, (str, os.PathLike)):
+        path = Path(item)
+        if path.is_dir():
+            for file in sorted(path.glob("*.json")):
+                _add_file(catalog, file, info.name, max_file_mb)
+        elif path.is_file():
+            _add_file(catalog, path, info.name, max_file_mb)
+        else:
+            info.errors.append(f"its register_tasks()[{index}] is {str(path)!r}, which does not exist")
+    else:
+        info.errors.append(
+            f"its register_tasks()[{index}] is a {type(item).__name__}; return task file paths, folder paths "
+            "or medsreg.Task objects"
+        )
+
+
+@check("plugin-load", scope="plugin")
+def plugin_load(plugins: list[PluginInfo], findings: Findings) -> None:
+    """Every installed plugin imports, matches the hook signatures, and its hooks return what they promise."""
+    for info in plugins:
+        for error in info.errors:
+            findings.add("plugin-load", "warning", f"plugin {info.name} ({info.origin})", "",
+                          f"{error}; the plugin is skipped. Fix it, or block it with MEDSREG_DISABLED_PLUGINS={info.name}")
+
+
+# --------------------------------------------------------------------------- instances from sources
+
+
+_INSTANCES = TypeAdapter(list[Instance])
+
+
+def resolve_instances(catalog: Catalog, *, max_file_mb: float = DEFAULT_MAX_FILE_MB) -> None:
+    """Read instances that live outside the task files (configured sources, loaders).
+
+    A source that is not configured is not an error: the task is marked unavailable and a
+    note says how to obtain it.
+    """
+    for item in catalog.tasks:
+        task = item.task
+        if task.instances is not None or (task.instances_from is None and task.loader is None):
+            continue
+        try:
+            if task.instances_from is not None:
+                from medsreg.sources import resolve
+
+                path = resolve(task.instances_from, task.name, task.access)
+                result = read_task_file(path, task.plugin, max_file_mb=max_file_mb)
+                catalog.findings.extend(result.findings.problems)
+                task.instances = result.task.instances if result.task else None
+            else:
+                task.instances = _from_loader(item, catalog.findings)
+        except SourceNotConfiguredError as error:
+            item.unavailable = str(error)
+            catalog.findings.add("instance-count", "note", item.origin, "", str(error))
+
+
+def _from_loader(item: LoadedTask, findings: Findings) -> list[Instance] | None:
+    where = f"{item.origin}: loader of {item.task.name}"
+    try:
+        rows = list(item.task.loader())  # type: ignore[misc]
+    except SourceNotConfiguredError:
+        raise
+    except Exception as error:  # the loader is plugin code
+        findings.add("plugin-load", "error", where, "", f"raised {type(error).__name__}: {error}")
+        return None
+    try:
+        return _INSTANCES.validate_python(rows)
+    except ValidationError as error:
+        for problem in error.errors(include_url=False)[:20]:
+            loc = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in problem["loc"])
+            findings.add("schema", "error", where, loc, problem["msg"])
+        return None

@@ -1,0 +1,267 @@
+"""The ``medsreg`` command line: parses options, calls library functions, maps errors to exit codes.
+
+Exit codes: 0 fine, 1 problems found (or a ``MedsregError``), 2 usage. Heavy modules are
+imported inside commands so that ``medsreg --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from medsreg import __version__
+from medsreg.errors import MedsregError
+
+
+class _Group(click.Group):
+    """Turns library errors into one sentence and exit code 1, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except MedsregError as error:
+            click.echo(f"error: {error}", err=True)
+            ctx.exit(1)
+
+
+def _plugin_options(function: Callable) -> Callable:
+    function = click.option("--strict", is_flag=True, help="Broken plugins (and, for validate, warnings) make the exit code 1.")(function)
+    function = click.option(
+        "--plugins-dir", "plugins_dirs", multiple=True, type=click.Path(path_type=Path),
+        help="Also load plugins from this folder without installing them (a plugin folder, a folder of them, or .py files).",
+    )(function)
+    return function
+
+
+def _load(plugins_dirs: tuple[Path, ...], strict: bool):
+    """Installed plugins plus --plugins-dir ones, as a catalog; broken plugins warned about on stderr."""
+    from medsreg.catalog import load_installed
+    from medsreg.plugins import get_plugin_manager
+
+    plugin_set = get_plugin_manager(plugins_dirs)
+    catalog = load_installed(plugin_set)
+    for problem in catalog.findings.problems:
+        if problem.severity != "note":
+            click.echo(f"warning: {problem.location()}: {problem.message}", err=True)
+    failed = strict and any(p.severity != "note" for p in catalog.findings.problems)
+    return catalog, failed
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="medsreg")
+def cli() -> None:
+    """medsreg: contribute, assemble and evaluate medical instruction data (MedS-Ins, MedS-Bench, MMedBench).
+
+    Every dataset or task is a plugin. Start with 'medsreg list', check a contribution with
+    'medsreg validate PATH', and read CONTRIBUTING.md to add your own.
+    """
+
+
+@cli.command("plugins")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@_plugin_options
+@click.pass_context
+def plugins_command(ctx: click.Context, as_json: bool, plugins_dirs: tuple[Path, ...], strict: bool) -> None:
+    """List installed plugins: version, package, hooks, task count, and errors."""
+    catalog, failed = _load(plugins_dirs, strict)
+    counts = catalog.task_counts()
+    rows = [
+        {"name": p.name, "version": p.version, "package": p.package, "module": p.module, "origin": p.origin,
+         "hooks": p.hooks, "tasks": counts.get(p.name, 0), "ok": p.ok, "errors": p.errors}
+        for p in catalog.plugins
+    ]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+    elif not rows:
+        click.echo("No plugins installed. Install one (pip install -e plugins/samples) or pass --plugins-dir.")
+    else:
+        for row in rows:
+            state = "ok" if row["ok"] else "BROKEN"
+            click.echo(f"{row['name']:<20} {row['version']:<10} {row['tasks']:>4} tasks  {state:<6} "
+                       f"{','.join(row['hooks']) or '-'}  ({row['package'] or row['origin']})")
+    ctx.exit(1 if failed else 0)
+
+
+def _matches(values: list[str], wanted: str | None, normalize: Callable[[str], str] = str.lower) -> bool:
+    return wanted is None or normalize(wanted) in {normalize(v) for v in values}
+
+
+@cli.command("list")
+@click.option("--category", help="Only tasks of this category, e.g. 'Named Entity Recognition'.")
+@click.option("--language", help="Only tasks with this input or output language (name or ISO code).")
+@click.option("--split", type=click.Choice(["train", "test", "train/test"]), help="Only tasks of this split.")
+@click.option("--access", type=click.Choice(["public", "credentialed", "private"]), help="Only tasks of this access tier.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@_plugin_options
+@click.pass_context
+def list_command(ctx: click.Context, category: str | None, language: str | None, split: str | None, access: str | None,
+                 as_json: bool, plugins_dirs: tuple[Path, ...], strict: bool) -> None:
+    """List the tasks of installed plugins, with filters."""
+    from medsreg.vocabulary import CATEGORIES, canonical_category, did_you_mean, language_code
+
+    if category is not None and canonical_category(category)[0] is None:
+        raise click.BadParameter(f"{category!r} is not a category.{did_you_mean(category, CATEGORIES)}", param_hint="--category")
+    code = None
+    if language is not None:
+        code = language_code(language)
+        if code is None:
+            raise click.BadParameter(f"{language!r} is not a language name or ISO 639 code", param_hint="--language")
+    catalog, failed = _load(plugins_dirs, strict)
+    wanted_category = canonical_category(category)[0] if category else None
+    rows = []
+    for item in catalog.tasks:
+        task = item.task
+        if (wanted_category and wanted_category not in task.categories) or (split and task.split != split) \
+                or (access and task.access != access) or (code and code not in task.input_languages + task.output_languages):
+            continue
+        rows.append({
+            "name": task.name, "legacy_id": task.legacy_id, "categories": task.categories,
+            "languages": sorted(set(task.input_languages + task.output_languages)), "split": task.split,
+            "access": task.access, "instances": None if task.instances is None else len(task.instances),
+        })
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+    else:
+        for row in rows:
+            legacy = f"task{row['legacy_id']}" if row["legacy_id"] else "-"
+            count = "source" if row["instances"] is None else str(row["instances"])
+            click.echo(f"{row['name']:<48} {legacy:<8} {row['split'] or '?':<10} {row['access'] or '?':<12} "
+                       f"{count:>7}  {', '.join(row['categories'])} [{', '.join(row['languages'])}]")
+        click.echo(f"{len(rows)} of {len(catalog.tasks)} tasks", err=True)
+    ctx.exit(1 if failed else 0)
+
+
+@cli.command("info")
+@click.argument("task")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@_plugin_options
+@click.pass_context
+def info_command(ctx: click.Context, task: str, as_json: bool, plugins_dirs: tuple[Path, ...], strict: bool) -> None:
+    """Show one task, by name ('samples/medqa_style_mcqa'), short name, or MedS-Ins id ('125', 'task125')."""
+    from medsreg.registry import registry_task
+
+    catalog, failed = _load(plugins_dirs, strict)
+    item = catalog.find(task)
+    summary = registry_task(item.task).model_dump(mode="json")
+    summary["origin"] = item.origin
+    summary["instruction"] = item.task.instruction
+    if item.task.instances_from is not None:
+        summary["instances_from"] = item.task.instances_from.model_dump(mode="json")
+    if as_json:
+        click.echo(json.dumps(summary, indent=2, ensure_ascii=False))
+    else:
+        for key, value in summary.items():
+            if isinstance(value, list):
+                value = ", ".join(str(v) for v in value) or "-"
+            click.echo(f"{key + ':':<24}{value if value is not None else '-'}")
+    ctx.exit(1 if failed else 0)
+
+
+@cli.command("validate")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--installed", is_flag=True, help="Check what installed plugins return (imports their code).")
+@click.option("--format", "output_format", type=click.Choice(["text", "json", "github"]), default="text", show_default=True,
+              help="'github' prints workflow annotations for pull requests.")
+@click.option("--list-checks", is_flag=True, help="List the checks with their help lines and exit.")
+@click.option("--select", help="Comma-separated check ids to report (default: all).")
+@click.option("--max-file-mb", type=click.FloatRange(min=0.001), default=100.0, show_default=True, help="Largest task file accepted.")
+@click.option("--max-instances", type=click.IntRange(min=1), default=1_000_000, show_default=True, help="Most instances per task.")
+@click.option("--min-instances", type=click.IntRange(min=0), default=10, show_default=True, help="Fewer instances than this warn.")
+@click.option("--quiet-notes", is_flag=True, help="Hide notes (normalizations), show only errors and warnings.")
+@_plugin_options
+@click.pass_context
+def validate_command(ctx: click.Context, paths: tuple[Path, ...], installed: bool, output_format: str, list_checks: bool,
+                     select: str | None, max_file_mb: float, max_instances: int, min_instances: int, quiet_notes: bool,
+                     plugins_dirs: tuple[Path, ...], strict: bool) -> None:
+    """Check task files and plugins: the gate a contribution passes in CI.
+
+    PATH is a plugin folder, a folder of plugin folders (e.g. plugins/), or task files;
+    none of their code is imported. --installed checks the loaded plugins instead.
+    Exit code 0 when clean, 1 when problems are found (--strict: warnings too), 2 on usage errors.
+    """
+    from medsreg.validate.problems import Options
+    from medsreg.validate.reporters import FORMATS
+    from medsreg.validate.runner import all_checks, validate_installed, validate_paths
+
+    checks = all_checks()
+    if list_checks:
+        for check_ in checks:
+            click.echo(f"{check_.id:<16} {check_.scope:<11} {check_.help}")
+        return
+    selected = None
+    if select:
+        selected = frozenset(part.strip() for part in select.split(",") if part.strip())
+        known = {c.id for c in checks}
+        unknown = sorted(selected - known)
+        if unknown:
+            from medsreg.vocabulary import did_you_mean
+
+            raise click.BadParameter(f"unknown check {unknown[0]!r}.{did_you_mean(unknown[0], sorted(known))} "
+                                     "'medsreg validate --list-checks' lists them", param_hint="--select")
+    if not paths and not installed:
+        raise click.UsageError("give PATH... (a plugin folder, plugins/, or task files) or --installed")
+    options = Options(max_file_mb=max_file_mb, max_instances=max_instances, min_instances=min_instances, select=selected)
+    if installed:
+        from medsreg.plugins import get_plugin_manager
+
+        report = validate_installed(get_plugin_manager(plugins_dirs), options)
+        if paths:
+            more = validate_paths(paths, options)
+            report.problems += more.problems
+            report.tasks += more.tasks
+    else:
+        report = validate_paths(paths, options)
+    if quiet_notes:
+        report.problems = [p for p in report.problems if p.severity != "note"]
+    click.echo(FORMATS[output_format](report, strict))
+    ctx.exit(1 if report.failed(strict) else 0)
+
+
+@cli.command("registry")
+@click.option("--check", "check_only", is_flag=True, help="Do not write: exit 1 if registry.json or schemas/ are stale.")
+@click.option("--root", type=click.Path(path_type=Path, file_okay=False), default=".", show_default=True,
+              help="The repository root holding plugins/, schemas/ and registry.json.")
+@click.pass_context
+def registry_command(ctx: click.Context, check_only: bool, root: Path) -> None:
+    """Regenerate registry.json (from plugins/, statically) and schemas/ (from the models)."""
+    from medsreg import registry
+
+    if not (root / "plugins").is_dir():
+        raise MedsregError(f"{root.resolve()} has no plugins/ folder; run this in the medsreg repository root or pass --root")
+    if check_only:
+        outdated = registry.stale(root)
+        if outdated:
+            names = ", ".join(str(p.relative_to(root)) for p in outdated)
+            click.echo(f"error: {names} out of date; run '{registry.REGENERATE}' and commit the result", err=True)
+            ctx.exit(1)
+        click.echo("registry.json and schemas/ are up to date")
+        return
+    written, catalog = registry.write(root)
+    if catalog.findings.has_errors:
+        click.echo("warning: some task files have errors and are missing from registry.json; "
+                   "run 'medsreg validate plugins/'", err=True)
+    for path in written:
+        click.echo(f"wrote {path.relative_to(root)}")
+    if not written:
+        click.echo("registry.json and schemas/ were already up to date")
+
+
+def main() -> None:
+    """Console entry point: anything unexpected becomes a short message, not a traceback."""
+    try:
+        cli(prog_name="medsreg")
+    except MedsregError as error:  # raised outside a command (e.g. during parsing)
+        click.echo(f"error: {error}", err=True)
+        sys.exit(1)
+    except Exception as error:  # a bug in medsreg itself
+        if os.environ.get("MEDSREG_DEBUG"):
+            raise
+        click.echo(f"internal error: {type(error).__name__}: {error}. This is a bug in medsreg; please report it "
+                   "with the command you ran (set MEDSREG_DEBUG=1 to see the traceback).", err=True)
+        sys.exit(1)

@@ -1,0 +1,321 @@
+"""Reader of MedS-Ins task files: template and released variants, normalized with a report.
+
+Reading goes through three registered stages, each a check of ``medsreg validate``:
+``readable`` (size, UTF-8), ``json`` and ``schema`` (one pass through pydantic-core), then
+``normalized`` (what had to be converted, reported as notes, never silently).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pydantic_core
+from pydantic import ValidationError
+
+from medsreg.models import Example, Instance, RegistryBlock, Task, TaskFile
+from medsreg.validate.problems import Findings, Problem, check
+from medsreg.vocabulary import canonical_category, did_you_mean, language_code
+
+DEFAULT_MAX_FILE_MB = 100
+"""GitHub refuses files over 100 MB, so a contributed task file cannot be larger."""
+
+TASK_STEM = re.compile(r"^task(\d+)_(.+)$", re.IGNORECASE)
+_UNION_TAG = re.compile(r"^(str|int|float|bool|none|local|hub|(list|dict|literal)\[.*\])$")
+_TAG_WORDS = {
+    "str": "a string",
+    "int": "an integer",
+    "list[str]": "a list of strings",
+    "list[Example]": "a list of {input, output, explanation} objects",
+    "literal['']": "an empty string",
+}
+_LIST_FIELDS = {
+    "contributors": "Contributors",
+    "source": "Source",
+    "url": "URL",
+    "categories": "Categories",
+    "reasoning": "Reasoning",
+    "definition": "Definition",
+    "input_language": "Input_language",
+    "output_language": "Output_language",
+    "instruction_language": "Instruction_language",
+    "domains": "Domains",
+}
+_INVALID = object()
+_KNOWN_KEYS = [f.alias or name for name, f in TaskFile.model_fields.items()]
+
+
+@dataclass
+class ReadResult:
+    """A task file read: the task (None if it could not be read) and everything found on the way."""
+
+    path: Path
+    task: Task | None = None
+    native: bool = False
+    """True when the file has a ``medsreg`` block (a medsreg task file, not a raw MedS-Ins one)."""
+    findings: Findings = field(default_factory=Findings)
+
+
+def read_task_file(path: Path, plugin: str, *, max_file_mb: float = DEFAULT_MAX_FILE_MB, label: str | None = None) -> ReadResult:
+    """Read, validate and normalize one task file for ``plugin``; never raises for bad content."""
+    result = ReadResult(path)
+    where = label or str(path)
+    text = read_text(path, where, max_file_mb, result.findings)
+    if text is None:
+        return result
+    parsed = parse_json(text, where, result.findings)
+    if parsed is _INVALID:
+        return result
+    document = parse_task_file(parsed, where, result.findings)
+    if document is None:
+        return result
+    result.native = document.medsreg is not None
+    result.task = normalize(document, path, plugin, where, result.findings)
+    return result
+
+
+# --------------------------------------------------------------------------- stage 1: bytes
+
+
+@check("readable", scope="file")
+def read_text(path: Path, where: str, max_file_mb: float, findings: Findings) -> str | None:
+    """The file exists, is at most --max-file-mb MB and is UTF-8 text."""
+    try:
+        size = path.stat().st_size
+    except OSError as error:
+        findings.add("readable", "error", where, "", f"cannot be read ({error.strerror}); check the path")
+        return None
+    if size > max_file_mb * 1e6:
+        findings.add(
+            "readable", "error", where, "",
+            f"is {size / 1e6:.0f} MB, over the {max_file_mb:g} MB limit for a task file; split the instances "
+            "over several task files, or keep them outside the repository and point 'medsreg.instances_from' at them",
+        )
+        return None
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
+        findings.add(
+            "readable", "error", where, "",
+            f"is not UTF-8: byte 0x{data[error.start]:02x} at line {line} column {column}; "
+            "re-save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8)",
+        )
+        return None
+
+
+# --------------------------------------------------------------------------- stage 2: JSON and schema
+
+
+@check("json", scope="file")
+def parse_json(text: str, where: str, findings: Findings) -> Any:
+    """The file parses as JSON (reported with line and column)."""
+    try:
+        return pydantic_core.from_json(text)
+    except ValueError as error:
+        findings.add("json", "error", where, "", f"is not valid JSON: {error}; fix the syntax at that position")
+        return _INVALID
+
+
+@check("schema", scope="file")
+def parse_task_file(document: Any, where: str, findings: Findings) -> TaskFile | None:
+    """The file conforms to schemas/task-file.schema.json; each error is located by JSON path."""
+    try:
+        task_file = TaskFile.model_validate(document)
+    except ValidationError as error:
+        for path, message, _ in _located_errors(error):
+            findings.add("schema", "error", where, path, message)
+        return None
+    for key in task_file.model_extra or {}:
+        findings.add(
+            "schema", "warning", where, _jsonpath((key,)),
+            f"unknown field {key!r} is ignored.{did_you_mean(key, _KNOWN_KEYS)}",
+        )
+    return task_file
+
+
+def _located_errors(error: ValidationError) -> list[tuple[str, str, str]]:
+    """(JSON path, message, error type) per problem, union alternatives folded into one message."""
+    items = [(tuple(e["loc"]), e) for e in error.errors(include_url=False)]
+    return [(_jsonpath(loc), message, kind) for loc, message, kind in _fold(items)]
+
+
+def _fold(items: list[tuple[tuple, dict[str, Any]]]) -> list[tuple[tuple, str, str]]:
+    out: list[tuple[tuple, str, str]] = []
+    unions: dict[tuple, list[tuple[str, tuple, dict[str, Any]]]] = {}
+    for loc, error in items:
+        tag_at = next((i for i, part in enumerate(loc) if isinstance(part, str) and _UNION_TAG.match(part)), None)
+        if tag_at is None:
+            out.append((loc, _message(error), error["type"]))
+        else:
+            unions.setdefault(loc[:tag_at], []).append((loc[tag_at], loc[tag_at + 1 :], error))
+    for prefix, members in unions.items():
+        deeper = [(rest, error) for _, rest, error in members if rest]
+        if deeper:
+            # the value had the right shape for one alternative: its inner errors are the useful ones
+            out.extend((prefix + loc, message, kind) for loc, message, kind in _fold(deeper))
+        else:
+            expected = " or ".join(dict.fromkeys(_TAG_WORDS.get(tag, tag) for tag, _, _ in members))
+            got = type(members[0][2]["input"]).__name__
+            out.append((prefix, f"expected {expected}, got {_json_type(got)}", members[0][2]["type"]))
+    return out
+
+
+def _message(error: dict[str, Any]) -> str:
+    if error["type"] == "missing":
+        return "required field is missing"
+    if error["type"] == "model_type" and not error["loc"]:
+        return "expected a JSON object holding one task"
+    if error["type"] == "extra_forbidden":
+        return "unknown field; remove it or check its spelling"
+    return error["msg"]
+
+
+def _json_type(python_type: str) -> str:
+    return {"str": "a string", "int": "a number", "float": "a number", "list": "a list", "dict": "an object",
+            "NoneType": "null", "bool": "true/false"}.get(python_type, python_type)
+
+
+def _jsonpath(loc: tuple) -> str:
+    path = "$"
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", str(part)):
+            path += f".{part}"
+        else:
+            path += f"[{str(part)!r}]"
+    return path
+
+
+# --------------------------------------------------------------------------- stage 3: normalization
+
+
+@check("normalized", scope="file")
+def normalize(document: TaskFile, path: Path, plugin: str, where: str, findings: Findings) -> Task | None:
+    """Released-variant drift is normalized and every conversion is reported as a note."""
+    notes: list[str] = []
+    block = document.medsreg or RegistryBlock()
+    lists: dict[str, list[str]] = {}
+    as_strings = []
+    for attribute, key in _LIST_FIELDS.items():
+        value = getattr(document, attribute)
+        if isinstance(value, str):
+            as_strings.append(key)
+            value = [value] if value.strip() else []
+        lists[attribute] = value or []
+    if as_strings:
+        notes.append(f"{', '.join(as_strings)} given as a string, read as a one-item list")
+
+    name, legacy_id = block.name, block.legacy_id
+    stem_match = TASK_STEM.match(path.stem)
+    if name is None:
+        name = _slug(stem_match.group(2) if stem_match else path.stem)
+        notes.append(f"task name {name!r} taken from the file name")
+    if legacy_id is None and stem_match:
+        legacy_id = int(stem_match.group(1))
+        notes.append(f"legacy id {legacy_id} taken from the file name")
+
+    categories = []
+    for value in lists["categories"]:
+        category, respelled = canonical_category(value)
+        if respelled:
+            notes.append(f"category {value!r} read as {category!r}")
+        categories.append(category or value)
+
+    languages = {}
+    mapped: dict[str, str] = {}
+    for attribute in ("input_language", "output_language", "instruction_language"):
+        codes = []
+        for value in lists[attribute]:
+            code = language_code(value)
+            if code is not None and code != value:
+                mapped[value] = code
+            codes.append(code or value)
+        languages[attribute] = list(dict.fromkeys(codes))
+    if mapped:
+        notes.append("languages read as ISO 639 codes: " + ", ".join(f"{name!r} -> {code!r}" for name, code in mapped.items()))
+
+    instances = None
+    if document.instances is not None:
+        instances, instance_notes = _normalize_instances(document.instances)
+        notes.extend(instance_notes)
+
+    split = {"Train": "train", "Test": "test", "Train/Test": "train/test", None: None}[document.split_type]
+    try:
+        task = Task(
+            name=f"{plugin}/{name}",
+            legacy_id=legacy_id,
+            version=block.version,
+            license=block.license,
+            access=block.access,
+            split=split,
+            contributors=lists["contributors"],
+            source=lists["source"],
+            url=lists["url"],
+            source_revision=block.source_revision,
+            categories=categories,
+            reasoning=lists["reasoning"],
+            definition=lists["definition"],
+            input_languages=languages["input_language"],
+            output_languages=languages["output_language"],
+            instruction_languages=languages["instruction_language"],
+            domains=lists["domains"],
+            positive_examples=_examples(document.positive_examples),
+            negative_examples=_examples(document.negative_examples),
+            synthetic=block.synthetic,
+            instances_from=block.instances_from,
+        )
+    except ValidationError as error:
+        for loc, message, _ in _fold([(tuple(e["loc"]), e) for e in error.errors(include_url=False)]):
+            field_name = loc[0] if loc else ""
+            findings.add("schema", "error", where, "$", f"{field_name}: {message}" if field_name else message)
+        return None
+    # instances were validated by pydantic-core with the file; re-validating 1M dicts costs seconds
+    task.instances = instances
+    for note in notes:
+        findings.add("normalized", "note", where, "", note)
+    return task
+
+
+def _normalize_instances(raw: list[dict[str, Any]]) -> tuple[list[Instance], list[str]]:
+    out: list[Instance] = []
+    append = out.append
+    string_outputs = missing_ids = numeric_ids = 0
+    for index, item in enumerate(raw):
+        output = item["output"]
+        if output.__class__ is str:
+            output = [output]
+            string_outputs += 1
+        identifier = item.get("id")
+        if identifier is None:
+            identifier = str(index)
+            missing_ids += 1
+        elif identifier.__class__ is not str:
+            identifier = str(identifier)
+            numeric_ids += 1
+        instance: Instance = {"id": identifier, "input": item["input"], "output": output}
+        if "split" in item:
+            instance["split"] = item["split"]
+        append(instance)
+    notes = []
+    if string_outputs:
+        notes.append(f"{string_outputs} of {len(raw)} instances have 'output' as a string, read as a one-item list")
+    if missing_ids:
+        notes.append(f"{missing_ids} of {len(raw)} instances have no 'id'; each gets its position in Instances as id")
+    if numeric_ids:
+        notes.append(f"{numeric_ids} of {len(raw)} instances have a numeric 'id', read as a string")
+    return out, notes
+
+
+def _examples(value: list[Example] | str | None) -> list[Example]:
+    return value if isinstance(value, list) else []
+
+
+def _slug(text: str) -> str:
+    slug = re.sub(r"[^a-z0-9_.-]+", "_", text.lower()).strip("_.-")
+    return slug or "task"

@@ -1,0 +1,203 @@
+"""Finding, loading and calling plugins, with broken ones isolated.
+
+Plugins come from the entry-point group ``medsreg`` (installed packages) and from
+``--plugins-dir`` folders (authors trying a plugin without installing it). A plugin that
+fails to import, fails pluggy's signature check, or raises in a hook is recorded with
+its name and skipped; callers decide whether that is a warning or (``--strict``) an error.
+
+Environment:
+
+* ``MEDSREG_PLUGINS=a,b``: load only these plugins (allow-list);
+* ``MEDSREG_DISABLED_PLUGINS=a,b``: never load these (block-list, wins over the allow-list).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from importlib.metadata import EntryPoint, entry_points
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pluggy
+
+from medsreg import hookspecs
+from medsreg.vocabulary import did_you_mean
+
+ENTRY_POINT_GROUP = "medsreg"
+ALLOW_ENV = "MEDSREG_PLUGINS"
+BLOCK_ENV = "MEDSREG_DISABLED_PLUGINS"
+HOOK_NAMES = ("register_tasks", "register_corpora", "register_metrics")
+
+
+@dataclass
+class PluginInfo:
+    """A plugin as found: where it came from and, if it is broken, why."""
+
+    name: str
+    module: str
+    version: str = "0+unknown"
+    package: str | None = None
+    origin: str = "entry point"
+    hooks: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+@dataclass
+class PluginSet:
+    """The loaded plugins and their pluggy manager."""
+
+    manager: pluggy.PluginManager
+    plugins: list[PluginInfo]
+
+    def get(self, name: str) -> PluginInfo:
+        for info in self.plugins:
+            if info.name == name:
+                return info
+        raise KeyError(name)
+
+    def call_each(self, hook: str) -> list[tuple[PluginInfo, Any]]:
+        """Call ``hook`` on every plugin separately, so one that raises does not hide the others."""
+        results = []
+        for impl in reversed(getattr(self.manager.hook, hook).get_hookimpls()):  # registration order
+            info = self.get(impl.plugin_name)
+            try:
+                value = impl.function()
+            except Exception as error:  # a plugin's bug must not stop the others
+                info.errors.append(f"its {hook}() raised {type(error).__name__}: {error}")
+                continue
+            results.append((info, value))
+        return results
+
+    @property
+    def broken(self) -> list[PluginInfo]:
+        return [info for info in self.plugins if not info.ok]
+
+
+def _names_from_env(variable: str) -> set[str] | None:
+    value = os.environ.get(variable, "").strip()
+    return {part.strip() for part in value.split(",") if part.strip()} if value else None
+
+
+def get_plugin_manager(plugin_dirs: Sequence[Path] = (), *, entry_points_too: bool = True) -> PluginSet:
+    """A fresh plugin manager with every allowed plugin loaded (or recorded as broken)."""
+    manager = pluggy.PluginManager(ENTRY_POINT_GROUP)
+    manager.add_hookspecs(hookspecs)
+    allowed, blocked = _names_from_env(ALLOW_ENV), _names_from_env(BLOCK_ENV) or set()
+    plugins: list[PluginInfo] = []
+
+    def wanted(name: str) -> bool:
+        return name not in blocked and (allowed is None or name in allowed)
+
+    candidates: list[tuple[PluginInfo, Any]] = []
+    for folder in plugin_dirs:
+        candidates.extend(_local_candidates(Path(folder)))
+    if entry_points_too:
+        local_names = {info.name for info, _ in candidates}
+        for entry in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+            if entry.name not in local_names:  # a --plugins-dir copy shadows the installed one
+                candidates.append((_entry_point_info(entry), entry))
+
+    for info, loader in candidates:
+        if not wanted(info.name):
+            continue
+        plugins.append(info)
+        if info.errors:
+            continue
+        try:
+            module = loader.load() if isinstance(loader, EntryPoint) else loader()
+        except Exception as error:  # the plugin's import is its own code
+            info.errors.append(f"importing {info.module} raised {type(error).__name__}: {error}")
+            continue
+        _register(manager, info, module)
+    return PluginSet(manager, plugins)
+
+
+def _register(manager: pluggy.PluginManager, info: PluginInfo, module: ModuleType) -> None:
+    try:
+        manager.register(module, name=info.name)
+    except Exception as error:  # pluggy.PluginValidationError and duplicate names
+        info.errors.append(f"cannot be registered: {error}")
+        return
+    for impl in manager.get_hookcallers(module) or []:
+        info.hooks.append(impl.name)
+    for attribute in dir(module):
+        function = getattr(module, attribute, None)
+        if callable(function) and manager.parse_hookimpl_opts(module, attribute) is not None and attribute not in HOOK_NAMES:
+            info.errors.append(
+                f"implements unknown hook {attribute!r}.{did_you_mean(attribute, HOOK_NAMES)} "
+                f"medsreg's hooks are {', '.join(HOOK_NAMES)}"
+            )
+    info.hooks.sort()
+
+
+def _entry_point_info(entry: EntryPoint) -> PluginInfo:
+    dist = getattr(entry, "dist", None)
+    return PluginInfo(
+        name=entry.name,
+        module=entry.value,
+        version=dist.version if dist else "0+unknown",
+        package=dist.metadata["Name"] if dist else None,
+    )
+
+
+def _local_candidates(folder: Path) -> Iterable[tuple[PluginInfo, Any]]:
+    """Plugins in a --plugins-dir: a plugin folder (with pyproject.toml), folders of them, or .py files."""
+    if not folder.is_dir():
+        info = PluginInfo(name=folder.name, module="?", origin=str(folder))
+        info.errors.append(f"--plugins-dir {folder} is not a folder")
+        yield info, None
+        return
+    if (folder / "pyproject.toml").is_file():
+        yield from _plugin_folder_candidates(folder)
+        return
+    for child in sorted(folder.iterdir()):
+        if child.name.startswith(("_", ".")):
+            continue
+        if child.is_dir() and (child / "pyproject.toml").is_file():
+            yield from _plugin_folder_candidates(child)
+        elif child.suffix == ".py":
+            yield _file_candidate(child)
+
+
+def _plugin_folder_candidates(folder: Path) -> Iterable[tuple[PluginInfo, Any]]:
+    from medsreg.pluginfolder import read_pyproject
+
+    project = read_pyproject(folder)
+    if project.error:
+        info = PluginInfo(name=folder.name, module="?", origin=str(folder))
+        info.errors.append(project.error)
+        yield info, None
+        return
+    for name, value in project.entry_points.items():
+        module_name = value.split(":")[0]
+        info = PluginInfo(name=name, module=module_name, version=project.version, package=project.name, origin=str(folder))
+
+        def load(folder: Path = folder, module_name: str = module_name) -> ModuleType:
+            if str(folder) not in sys.path:
+                sys.path.insert(0, str(folder))
+            return importlib.import_module(module_name)
+
+        yield info, load
+
+
+def _file_candidate(path: Path) -> tuple[PluginInfo, Any]:
+    info = PluginInfo(name=path.stem.replace("_", "-"), module=path.stem, version="0+local", origin=str(path))
+
+    def load() -> ModuleType:
+        spec = importlib.util.spec_from_file_location(f"medsreg_local_{path.stem}", path)
+        module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+        sys.modules[spec.name] = module  # type: ignore[union-attr]
+        spec.loader.exec_module(module)  # type: ignore[union-attr]
+        return module
+
+    return info, load

@@ -1,0 +1,142 @@
+"""Checks across all contributions: unique names and ids, and train/test leakage."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from medsreg.catalog import LoadedTask
+from medsreg.validate.problems import Options, Problem, check
+
+_WORD = re.compile(r"\w+")
+SHORT_CONTAINMENT = 8
+"""Test inputs of this many tokens or more (but under the n-gram size) also leak when contained in a train input."""
+REPORTED_PER_PAIR = 10
+CHUNK = 20_000
+
+
+@check("unique-names", scope="collection")
+def check_unique_names(items: list[LoadedTask], options: Options) -> Iterator[Problem]:
+    """Task names are unique across all plugins, and so is each MedS-Ins legacy id within a split."""
+    by_name: dict[str, LoadedTask] = {}
+    by_legacy: dict[tuple[int, str | None], LoadedTask] = {}
+    for item in items:
+        task = item.task
+        first = by_name.setdefault(task.name, item)
+        if first is not item:
+            yield Problem("unique-names", "error", item.origin, "$.medsreg.name",
+                          f"task name {task.name!r} is already used by {first.origin}; rename one of them")
+        if task.legacy_id is not None:
+            first = by_legacy.setdefault((task.legacy_id, task.split), item)
+            if first is not item:
+                yield Problem("unique-names", "error", item.origin, "$.medsreg.legacy_id",
+                              f"legacy id {task.legacy_id} ({task.split or 'no split'}) is already used by {first.task.name} "
+                              f"({first.origin}); each MedS-Ins id names one task per split")
+
+
+def _tokens(text: str) -> list[str]:
+    return _WORD.findall(text.lower())
+
+
+@dataclass
+class _Side:
+    """The instances of one side (train or test) as parallel lists."""
+
+    items: list[LoadedTask]
+    refs: list[tuple[int, int]]  # (item index, instance index)
+    texts: list[str]
+
+
+def _split_sides(items: list[LoadedTask]) -> tuple[_Side, _Side]:
+    train, test = _Side(items, [], []), _Side(items, [], [])
+    for item_index, item in enumerate(items):
+        task_split = item.task.split
+        if task_split is None:
+            continue
+        for index, instance in enumerate(item.task.instances or ()):
+            split = instance.get("split") or task_split
+            side = test if split == "test" else train  # "train/test" without a per-instance split counts as train
+            side.refs.append((item_index, index))
+            side.texts.append(instance["input"])
+    return train, test
+
+
+def _window_hashes(token_lists: list[list[str]], size: int) -> tuple[np.ndarray, np.ndarray]:
+    """(hash, owner) for every window of ``size`` tokens that lies inside one token list."""
+    lengths = np.fromiter((len(t) for t in token_lists), dtype=np.int64, count=len(token_lists))
+    flat = np.fromiter((hash(token) for tokens in token_lists for token in tokens), dtype=np.int64, count=int(lengths.sum()))
+    if flat.size < size:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    owner = np.repeat(np.arange(len(token_lists)), lengths)
+    powers = np.power(np.int64(1_000_003), np.arange(size - 1, -1, -1, dtype=np.int64))  # wraps mod 2**64, on purpose
+    with np.errstate(over="ignore"):
+        windows = sliding_window_view(flat, size) @ powers
+    inside = owner[: len(windows)] == owner[size - 1 :]
+    return windows[inside], owner[: len(windows)][inside]
+
+
+@check("leakage", scope="collection")
+def check_leakage(items: list[LoadedTask], options: Options) -> Iterator[Problem]:
+    """No test instance's normalized input equals, or shares a 13-gram with, a train instance of any task."""
+    train, test = _split_sides(items)
+    if not train.refs or not test.refs:
+        return
+    size = options.ngram
+    # index the (smaller) test side: normalized text, and window hashes per window size
+    exact: dict[str, int] = {}
+    test_tokens = [_tokens(text) for text in test.texts]
+    for position, tokens in enumerate(test_tokens):
+        exact.setdefault(" ".join(tokens), position)
+    index: dict[int, dict[int, int]] = {}
+    hashes, owners = _window_hashes([t for t in test_tokens if len(t) >= size], size)
+    long_positions = [p for p, t in enumerate(test_tokens) if len(t) >= size]
+    index[size] = dict(zip(hashes.tolist(), (long_positions[o] for o in owners.tolist())))
+    for position, tokens in enumerate(test_tokens):
+        if SHORT_CONTAINMENT <= len(tokens) < size:
+            whole, _ = _window_hashes([tokens], len(tokens))
+            index.setdefault(len(tokens), {}).setdefault(int(whole[0]), position)
+    keys = {length: np.fromiter(table, dtype=np.int64, count=len(table)) for length, table in index.items()}
+
+    hits: dict[int, tuple[int, str]] = {}  # test position -> (train position, how)
+    for start in range(0, len(train.texts), CHUNK):
+        chunk_tokens = [_tokens(text) for text in train.texts[start : start + CHUNK]]
+        for offset, tokens in enumerate(chunk_tokens):
+            position = exact.get(" ".join(tokens))
+            if position is not None and position not in hits:
+                hits[position] = (start + offset, "has the same normalized input as")
+        for length, table in index.items():
+            hashes, owners = _window_hashes(chunk_tokens, length)
+            found = np.isin(hashes, keys[length])
+            for window_hash, owner in zip(hashes[found].tolist(), owners[found].tolist()):
+                position = table[window_hash]
+                if position not in hits:
+                    how = f"shares a {length}-gram with" if length == size else "is contained in"
+                    hits[position] = (start + owner, how)
+    yield from _report(hits, train, test)
+
+
+def _report(hits: dict[int, tuple[int, str]], train: _Side, test: _Side) -> Iterator[Problem]:
+    per_pair: dict[tuple[int, int], int] = {}
+    for position in sorted(hits):
+        train_position, how = hits[position]
+        test_item, test_index = test.refs[position]
+        train_item, train_index = train.refs[train_position]
+        pair = (test_item, train_item)
+        per_pair[pair] = per_pair.get(pair, 0) + 1
+        if per_pair[pair] > REPORTED_PER_PAIR:
+            continue
+        test_task, train_task = test.items[test_item], train.items[train_item]
+        test_id = test_task.task.instances[test_index]["id"]
+        train_id = train_task.task.instances[train_index]["id"]
+        yield Problem("leakage", "error", test_task.origin, f"$.Instances[{test_index}]",
+                      f"test instance {test_task.task.name}#{test_id} {how} train instance "
+                      f"{train_task.task.name}#{train_id} ({train_task.origin}); remove it from one side")
+    for (test_item, train_item), count in per_pair.items():
+        if count > REPORTED_PER_PAIR:
+            yield Problem("leakage", "error", test.items[test_item].origin, "$.Instances",
+                          f"... and {count - REPORTED_PER_PAIR} more test instances of {test.items[test_item].task.name} "
+                          f"leak from {train.items[train_item].task.name} ({count} in all)")
