@@ -1,0 +1,119 @@
+"""Shared fixtures: offline environment, valid task documents to mutate, a CLI runner."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).parent / "fixtures"
+
+_LABELS = ["respiratory", "cardiac", "gastrointestinal"]
+VALID_TASK = {
+    "Contributors": ["Test Author"],
+    "Source": ["unit-test source"],
+    "URL": ["https://example.org/source"],
+    "Categories": ["Text Classification"],
+    "Definition": ["Classify the symptom sentence into respiratory, cardiac or gastrointestinal."],
+    "Input_language": ["English"],
+    "Output_language": ["English"],
+    "Instruction_language": ["English"],
+    "Domains": ["Medicine"],
+    "Positive Examples": [{"input": "I keep coughing at night.", "output": "respiratory", "explanation": "Cough is a respiratory symptom."}],
+    "Negative Examples": [{"input": "My chest hurts when I walk.", "output": "skin", "explanation": "Not one of the labels."}],
+    "Split Type": "Train",
+    "medsreg": {"name": "symptoms", "version": "1.0", "license": "CC-BY-4.0", "access": "public", "synthetic": True},
+    "Instances": [
+        {"id": f"s{i}", "input": f"Patient number {i} describes complaint variant {i} in detail.", "output": [_LABELS[i % 3]]}
+        for i in range(12)
+    ],
+}
+
+
+def task_document(**changes) -> dict:
+    """A deep copy of a valid task document with top-level keys replaced (None removes a key)."""
+    document = copy.deepcopy(VALID_TASK)
+    for key, value in changes.items():
+        key = key.replace("_", " ") if key in ("Split_Type", "Positive_Examples", "Negative_Examples") else key
+        if value is None:
+            document.pop(key, None)
+        else:
+            document[key] = value
+    return document
+
+
+def write_json(path: Path, document) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, ensure_ascii=False, indent=1), encoding="utf-8")
+    return path
+
+
+def make_plugin(root: Path, slug: str, tasks: dict[str, dict], init_py: str | None = None) -> Path:
+    """A plugin folder ``root/slug`` laid out as CONTRIBUTING.md says, with the given task files."""
+    module = "medsreg_" + slug.replace("-", "_")
+    folder = root / slug
+    (folder / module / "tasks").mkdir(parents=True, exist_ok=True)
+    (folder / "pyproject.toml").write_text(
+        f"""[build-system]
+requires = ["setuptools>=69"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "medsreg-{slug}"
+version = "0.1.0"
+dependencies = ["medsreg"]
+
+[project.entry-points.medsreg]
+{slug} = "{module}"
+
+[tool.setuptools]
+packages = ["{module}"]
+
+[tool.setuptools.package-data]
+{module} = ["tasks/*.json"]
+
+[tool.medsreg]
+tasks = ["{module}/tasks"]
+""",
+        encoding="utf-8",
+    )
+    (folder / "README.md").write_text(f"# medsreg-{slug}\n", encoding="utf-8")
+    (folder / module / "__init__.py").write_text(
+        init_py
+        if init_py is not None
+        else "from pathlib import Path\n\nfrom medsreg import hookimpl\n\n\n@hookimpl\ndef register_tasks():\n"
+        "    return [Path(__file__).parent / 'tasks']\n",
+        encoding="utf-8",
+    )
+    for name, document in tasks.items():
+        write_json(folder / module / "tasks" / f"{name}.json", document)
+    return folder
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture
+def isolated_plugins(monkeypatch):
+    """Only plugins given with --plugins-dir load (the installed sample plugin is blocked);
+    modules imported from temporary plugin folders are forgotten afterwards."""
+    import sys
+
+    monkeypatch.setenv("MEDSREG_DISABLED_PLUGINS", "samples")
+    monkeypatch.delenv("MEDSREG_PLUGINS", raising=False)
+    modules, path = set(sys.modules), list(sys.path)
+    yield
+    for name in set(sys.modules) - modules:
+        if name.startswith("medsreg_"):
+            del sys.modules[name]
+    sys.path[:] = path
