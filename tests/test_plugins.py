@@ -147,3 +147,13 @@ def test_loader_yielding_bad_rows_is_located(tmp_path):
     resolve_instances(catalog)
     paths = {p.path for p in catalog.findings.problems if p.check == "schema"}
     assert paths == {"$[1].input", "$[1].output"}
+
+
+def test_broken_config_file_is_a_sentence(tmp_path, runner, monkeypatch):
+    make_plugin(tmp_path / "p", "objs", {}, init_py=TASK_OBJECTS.format(mirror=str(tmp_path)))
+    (tmp_path / "config.toml").write_text("[sources\nbroken")
+    monkeypatch.setenv("MEDSREG_CONFIG", str(tmp_path / "config.toml"))
+    monkeypatch.delenv("MEDSREG_SOURCE_MIMIC_DEMO", raising=False)
+    result = runner.invoke(cli, ["validate", "--installed", "--plugins-dir", str(tmp_path / "p")])
+    assert result.exit_code == 1
+    assert "config.toml is not valid TOML" in result.stderr and "MEDSREG_CONFIG" in result.stderr

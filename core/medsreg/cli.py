@@ -187,7 +187,7 @@ def validate_command(ctx: click.Context, paths: tuple[Path, ...], installed: boo
     """
     from medsreg.validate.problems import Options
     from medsreg.validate.reporters import FORMATS
-    from medsreg.validate.runner import all_checks, validate_installed, validate_paths
+    from medsreg.validate.runner import all_checks, validate
 
     checks = all_checks()
     if list_checks:
@@ -207,16 +207,12 @@ def validate_command(ctx: click.Context, paths: tuple[Path, ...], installed: boo
     if not paths and not installed:
         raise click.UsageError("give PATH... (a plugin folder, plugins/, or task files) or --installed")
     options = Options(max_file_mb=max_file_mb, max_instances=max_instances, min_instances=min_instances, select=selected)
+    plugin_set = None
     if installed:
         from medsreg.plugins import get_plugin_manager
 
-        report = validate_installed(get_plugin_manager(plugins_dirs), options)
-        if paths:
-            more = validate_paths(paths, options)
-            report.problems += more.problems
-            report.tasks += more.tasks
-    else:
-        report = validate_paths(paths, options)
+        plugin_set = get_plugin_manager(plugins_dirs)
+    report = validate(paths, options, plugin_set)
     if quiet_notes:
         report.problems = [p for p in report.problems if p.severity != "note"]
     click.echo(FORMATS[output_format](report, strict))

@@ -16,7 +16,7 @@ import os
 import re
 from pathlib import Path
 
-from medsreg.errors import SourceNotConfiguredError
+from medsreg.errors import MedsregError, SourceNotConfiguredError
 from medsreg.models import HubSource, LocalSource
 
 PINNED_REVISION = re.compile(r"^[0-9a-f]{40}$")
@@ -45,9 +45,12 @@ def configured_dir(key: str) -> Path | None:
     if not value:
         path = config_path()
         if path.is_file():
-            from medsreg.toml import load_toml
+            from medsreg.toml import TOMLDecodeError, load_toml
 
-            value = load_toml(path).get("sources", {}).get(key)
+            try:
+                value = load_toml(path).get("sources", {}).get(key)
+            except (TOMLDecodeError, UnicodeDecodeError) as error:
+                raise MedsregError(f"the medsreg config file {path} is not valid TOML ({error}); fix it or point MEDSREG_CONFIG elsewhere") from None
     return Path(value).expanduser() if value else None
 
 

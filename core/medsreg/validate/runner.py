@@ -52,12 +52,18 @@ def run_checks(catalog: Catalog, options: Options) -> Report:
     return Report(problems, tasks=len(catalog.tasks), plugins=len(catalog.plugins))
 
 
-def validate_paths(paths: Sequence[Path], options: Options) -> Report:
-    """The static tier: read ``paths`` without importing any code they contain."""
-    catalog = load_static(paths, max_file_mb=options.max_file_mb)
+def validate(paths: Sequence[Path], options: Options, plugins: PluginSet | None = None) -> Report:
+    """Check ``paths`` statically (no code imported) and, given ``plugins``, what installed plugins
+    return; uniqueness and leakage are checked across both together."""
+    catalog = load_installed(plugins, max_file_mb=options.max_file_mb) if plugins is not None else Catalog()
+    if paths:
+        static = load_static(paths, max_file_mb=options.max_file_mb)
+        catalog.plugins += static.plugins
+        catalog.tasks += static.tasks
+        catalog.findings.extend(static.findings.problems)
     return run_checks(catalog, options)
 
 
-def validate_installed(plugins: PluginSet, options: Options) -> Report:
-    """The installed tier: what the loaded plugins' hooks return."""
-    return run_checks(load_installed(plugins, max_file_mb=options.max_file_mb), options)
+def validate_paths(paths: Sequence[Path], options: Options) -> Report:
+    """The static tier: read ``paths`` without importing any code they contain."""
+    return validate(paths, options)

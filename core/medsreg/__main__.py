@@ -1,0 +1,5 @@
+"""``python -m medsreg``: the same as the ``medsreg`` command."""
+
+from medsreg.cli import main
+
+main()
