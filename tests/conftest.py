@@ -63,7 +63,7 @@ def make_plugin(root: Path, slug: str, tasks: dict[str, dict], init_py: str | No
     (folder / module / "tasks").mkdir(parents=True, exist_ok=True)
     (folder / "pyproject.toml").write_text(
         f"""[build-system]
-requires = ["setuptools>=69"]
+requires = ["setuptools>=77"]
 build-backend = "setuptools.build_meta"
 
 [project]

@@ -29,7 +29,8 @@ def test_plugins_dir_loads_a_plugin_without_installing(tmp_path, runner):
     result = runner.invoke(cli, ["plugins", "--plugins-dir", str(tmp_path / "alpha"), "--json"])
     (row,) = json.loads(result.stdout)
     assert row | {"origin": None} == {"name": "alpha", "version": "0.1.0", "package": "medsreg-alpha", "module": "medsreg_alpha",
-                                      "origin": None, "hooks": ["register_tasks"], "tasks": 1, "ok": True, "errors": []}
+                                      "origin": None, "hooks": ["register_tasks"], "tasks": 1, "corpora": 0, "metrics": 0,
+                                      "ok": True, "errors": []}
 
 
 @pytest.mark.parametrize(
@@ -157,3 +158,41 @@ def test_broken_config_file_is_a_sentence(tmp_path, runner, monkeypatch):
     result = runner.invoke(cli, ["validate", "--installed", "--plugins-dir", str(tmp_path / "p")])
     assert result.exit_code == 1
     assert "config.toml is not valid TOML" in result.stderr and "MEDSREG_CONFIG" in result.stderr
+
+
+CORPORA_AND_METRICS = """
+from medsreg import Corpus, Metric, hookimpl
+
+def exact(predictions, references):
+    return {"accuracy": 100.0 * sum(p in r for p, r in zip(predictions, references)) / max(len(predictions), 1)}
+
+@hookimpl
+def register_corpora():
+    return [Corpus(name="extras/web-en", language="en", source_type="filtered_web", license="CC-BY-NC-SA-4.0",
+                   access="public", token_estimate=10), "not a corpus"]
+
+@hookimpl
+def register_metrics():
+    return [Metric(name="exact", description="Exact match.", compute=exact)]
+"""
+
+
+def test_corpora_and_metrics_are_collected_and_counted(tmp_path, runner):
+    make_plugin(tmp_path, "extras", {}, init_py=CORPORA_AND_METRICS)
+    catalog = load_installed(get_plugin_manager([tmp_path]))
+    assert [(owner, corpus.name) for owner, corpus in catalog.corpora] == [("extras", "extras/web-en")]
+    ((owner, metric),) = catalog.metrics
+    assert owner == "extras" and metric.compute(["a"], [["a"]]) == {"accuracy": 100.0}
+    result = runner.invoke(cli, ["plugins", "--json", "--plugins-dir", str(tmp_path)])
+    (row,) = json.loads(result.stdout)
+    assert (row["tasks"], row["corpora"], row["metrics"]) == (0, 1, 1)
+    assert row["hooks"] == ["register_corpora", "register_metrics"]
+    assert row["errors"] == ["its register_corpora()[1] is a str; return medsreg.Corpus objects"]
+
+
+def test_licence_refs_are_accepted_for_licences_without_spdx_ids():
+    from medsreg.vocabulary import license_problem
+
+    assert license_problem("LicenseRef-PhysioNet-Credentialed-Health-Data-1.5.0") is None
+    assert license_problem("CC-BY-4.0 AND LicenseRef-PhysioNet-1.5") is None
+    assert "CC-BY-4.0" in license_problem("CC-BY-4")

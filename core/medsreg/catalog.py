@@ -16,12 +16,13 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
 from medsreg.errors import SourceNotConfiguredError, UnknownNameError
 from medsreg.formats.medsins import DEFAULT_MAX_FILE_MB, read_task_file
-from medsreg.models import Instance, Task
+from medsreg.models import Corpus, Instance, Metric, Task
 from medsreg.pluginfolder import read_plugin_folder
 from medsreg.plugins import PluginInfo, PluginSet
 from medsreg.validate.problems import Findings, check
@@ -44,13 +45,19 @@ class LoadedTask:
 class Catalog:
     plugins: list[PluginInfo] = field(default_factory=list)
     tasks: list[LoadedTask] = field(default_factory=list)
+    corpora: list[tuple[str, Corpus]] = field(default_factory=list)
+    """(plugin, corpus) pairs."""
+    metrics: list[tuple[str, Metric]] = field(default_factory=list)
+    """(plugin, metric) pairs."""
     findings: Findings = field(default_factory=Findings)
 
-    def task_counts(self) -> dict[str, int]:
-        counts = {info.name: 0 for info in self.plugins}
-        for item in self.tasks:
-            counts[item.task.plugin] = counts.get(item.task.plugin, 0) + 1
-        return counts
+    def counts(self, plugin: str) -> dict[str, int]:
+        """How many tasks, corpora and metrics ``plugin`` provides."""
+        return {
+            "tasks": sum(item.task.plugin == plugin for item in self.tasks),
+            "corpora": sum(owner == plugin for owner, _ in self.corpora),
+            "metrics": sum(owner == plugin for owner, _ in self.metrics),
+        }
 
     def find(self, query: str) -> LoadedTask:
         """A task by full name, by name inside its plugin, or by MedS-Ins legacy id ('125' or 'task125')."""
@@ -140,8 +147,27 @@ def load_installed(plugins: PluginSet, *, max_file_mb: float = DEFAULT_MAX_FILE_
             continue
         for index, item in enumerate(returned):
             _add_returned(catalog, info, index, item, max_file_mb)
+    catalog.corpora = _collect(plugins, "register_corpora", Corpus)
+    catalog.metrics = _collect(plugins, "register_metrics", Metric)
     plugin_load(catalog.plugins, catalog.findings)
     return catalog
+
+
+def _collect(plugins: PluginSet, hook: str, kind: type) -> list[tuple[str, Any]]:
+    """(plugin, object) for the objects of type ``kind`` returned from ``hook``; anything else is a plugin error."""
+    found: list[tuple[str, Any]] = []
+    names: dict[str, str] = {}
+    for info, returned in plugins.call_each(hook):
+        items = returned if isinstance(returned, (list, tuple)) else [returned]
+        for index, item in enumerate(items):
+            if not isinstance(item, kind):
+                info.errors.append(f"its {hook}()[{index}] is a {type(item).__name__}; return medsreg.{kind.__name__} objects")
+            elif item.name in names:
+                info.errors.append(f"its {hook}() returns {item.name!r}, already provided by plugin {names[item.name]}")
+            else:
+                names[item.name] = info.name
+                found.append((info.name, item))
+    return found
 
 
 def _add_returned(catalog: Catalog, info: PluginInfo, index: int, item: object, max_file_mb: float) -> None:
@@ -149,7 +175,7 @@ def _add_returned(catalog: Catalog, info: PluginInfo, index: int, item: object, 
         if item.plugin != info.name:
             info.errors.append(f"returned task {item.name!r}, whose name does not start with '{info.name}/'")
             return
-        catalog.tasks.append(LoadedTask(item, f"plugin {info.name}"))
+        catalog.tasks.append(LoadedTask(item, f"plugin {info.name}: task {item.name}"))
     elif isinstance(item, (str, os.PathLike)):
         path = Path(item)
         if path.is_dir():

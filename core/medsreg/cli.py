@@ -70,10 +70,9 @@ def cli() -> None:
 def plugins_command(ctx: click.Context, as_json: bool, plugins_dirs: tuple[Path, ...], strict: bool) -> None:
     """List installed plugins: version, package, hooks, task count, and errors."""
     catalog, failed = _load(plugins_dirs, strict)
-    counts = catalog.task_counts()
     rows = [
         {"name": p.name, "version": p.version, "package": p.package, "module": p.module, "origin": p.origin,
-         "hooks": p.hooks, "tasks": counts.get(p.name, 0), "ok": p.ok, "errors": p.errors}
+         "hooks": p.hooks, **catalog.counts(p.name), "ok": p.ok, "errors": p.errors}
         for p in catalog.plugins
     ]
     if as_json:
@@ -143,7 +142,7 @@ def list_command(ctx: click.Context, category: str | None, language: str | None,
 @_plugin_options
 @click.pass_context
 def info_command(ctx: click.Context, task: str, as_json: bool, plugins_dirs: tuple[Path, ...], strict: bool) -> None:
-    """Show one task, by name ('samples/medqa_style_mcqa'), short name, or MedS-Ins id ('125', 'task125')."""
+    """Show one task, by name ('samples/mcqa_drug_choice'), short name, or MedS-Ins id ('125', 'task125')."""
     from medsreg.registry import registry_task
 
     catalog, failed = _load(plugins_dirs, strict)
@@ -173,11 +172,14 @@ def info_command(ctx: click.Context, task: str, as_json: bool, plugins_dirs: tup
 @click.option("--max-file-mb", type=click.FloatRange(min=0.001), default=100.0, show_default=True, help="Largest task file accepted.")
 @click.option("--max-instances", type=click.IntRange(min=1), default=1_000_000, show_default=True, help="Most instances per task.")
 @click.option("--min-instances", type=click.IntRange(min=0), default=10, show_default=True, help="Fewer instances than this warn.")
+@click.option("--min-label-entropy", type=click.FloatRange(0, 1), default=0.5, show_default=True,
+              help="Classification tasks whose normalized label entropy is lower warn.")
 @click.option("--quiet-notes", is_flag=True, help="Hide notes (normalizations), show only errors and warnings.")
 @_plugin_options
 @click.pass_context
 def validate_command(ctx: click.Context, paths: tuple[Path, ...], installed: bool, output_format: str, list_checks: bool,
-                     select: str | None, max_file_mb: float, max_instances: int, min_instances: int, quiet_notes: bool,
+                     select: str | None, max_file_mb: float, max_instances: int, min_instances: int, min_label_entropy: float,
+                     quiet_notes: bool,
                      plugins_dirs: tuple[Path, ...], strict: bool) -> None:
     """Check task files and plugins: the gate a contribution passes in CI.
 
@@ -206,7 +208,8 @@ def validate_command(ctx: click.Context, paths: tuple[Path, ...], installed: boo
                                      "'medsreg validate --list-checks' lists them", param_hint="--select")
     if not paths and not installed:
         raise click.UsageError("give PATH... (a plugin folder, plugins/, or task files) or --installed")
-    options = Options(max_file_mb=max_file_mb, max_instances=max_instances, min_instances=min_instances, select=selected)
+    options = Options(max_file_mb=max_file_mb, max_instances=max_instances, min_instances=min_instances,
+                      min_label_entropy=min_label_entropy, select=selected)
     plugin_set = None
     if installed:
         from medsreg.plugins import get_plugin_manager

@@ -137,6 +137,8 @@ def _register(manager: pluggy.PluginManager, info: PluginInfo, module: ModuleTyp
                 f"implements unknown hook {attribute!r}.{did_you_mean(attribute, HOOK_NAMES)} "
                 f"medsreg's hooks are {', '.join(HOOK_NAMES)}"
             )
+    if info.errors:  # a misspelt hook usually means missing data: skip the plugin rather than half-load it
+        manager.unregister(module)
     info.hooks.sort()
 
 

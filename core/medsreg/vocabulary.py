@@ -8,6 +8,7 @@ any other value, so no category appears silently.
 from __future__ import annotations
 
 import difflib
+import re
 from functools import lru_cache
 
 CATEGORIES: tuple[str, ...] = (
@@ -100,6 +101,9 @@ def language_code(value: str) -> str | None:
         return None
 
 
+_LICENSE_REF = re.compile(r"^LicenseRef-[A-Za-z0-9.-]+$")
+
+
 @lru_cache(maxsize=1)
 def _spdx():
     from license_expression import get_spdx_licensing
@@ -111,6 +115,9 @@ def _spdx():
 def license_problem(expression: str) -> str | None:
     """None when ``expression`` is a valid SPDX licence expression, else why not (with a suggestion)."""
     info = _spdx().validate(expression)
+    # SPDX lets anyone define "LicenseRef-<id>" (e.g. the PhysioNet credentialed licence, which has no SPDX id)
+    if info.errors and info.invalid_symbols and all(_LICENSE_REF.match(str(s)) for s in info.invalid_symbols):
+        return None
     if not info.errors:
         if info.normalized_expression != expression:
             return f"write it as {info.normalized_expression!r}, the SPDX spelling"

@@ -78,7 +78,7 @@ class Findings:
 
 @dataclass(frozen=True)
 class Options:
-    """Limits and thresholds the checks read; the CLI exposes each as a flag."""
+    """Limits and thresholds the checks read; the CLI exposes the limits and thresholds as flags."""
 
     max_file_mb: float = 100.0
     max_instances: int = 1_000_000
@@ -87,5 +87,6 @@ class Options:
     min_label_entropy: float = 0.5
     """Normalized entropy (0 = one label only, 1 = uniform) under which a label set is flagged."""
     ngram: int = 13
+    """Super-NaturalInstructions' and GPT-3's contamination window."""
     select: frozenset[str] | None = None
     """Run only these check ids (None = all)."""
