@@ -7,12 +7,8 @@ from collections import Counter
 from collections.abc import Iterator
 
 from medsreg.catalog import LoadedTask
-from medsreg.validate.problems import Options, Problem, check
+from medsreg.validate.problems import Options, Problem, check, task_problem
 from medsreg.vocabulary import CLASSIFICATION_CATEGORIES
-
-
-def _p(check_id: str, severity, item: LoadedTask, path: str, message: str) -> Problem:
-    return Problem(check_id, severity, item.origin, path, message)
 
 
 @check("metadata", scope="task")
@@ -22,7 +18,7 @@ def check_metadata(item: LoadedTask, options: Options) -> Iterator[Problem]:
     for key, values in (("Definition", task.definition), ("Source", task.source),
                         ("Contributors", task.contributors), ("Categories", task.categories)):
         if not any(value.strip() for value in values):
-            yield _p("metadata", "error", item, f"$.{key}", f"{key} is empty; fill it in (see CONTRIBUTING.md, 'Task file')")
+            yield task_problem("metadata", "error", item, f"$.{key}", f"{key} is empty; fill it in (see CONTRIBUTING.md, 'Task file')")
 
 
 @check("nonempty", scope="task")
@@ -30,10 +26,10 @@ def check_nonempty(item: LoadedTask, options: Options) -> Iterator[Problem]:
     """Every instance has a non-blank input and at least one non-blank output."""
     for index, instance in enumerate(item.task.instances or ()):
         if not instance["input"].strip():
-            yield _p("nonempty", "error", item, f"$.Instances[{index}].input", "is empty; give the instance an input or remove it")
+            yield task_problem("nonempty", "error", item, f"$.Instances[{index}].input", "is empty; give the instance an input or remove it")
         outputs = instance["output"]
         if not outputs or not all(text.strip() for text in outputs):
-            yield _p("nonempty", "error", item, f"$.Instances[{index}].output", "is empty; every instance needs a reference output")
+            yield task_problem("nonempty", "error", item, f"$.Instances[{index}].output", "is empty; every instance needs a reference output")
 
 
 @check("duplicates", scope="task")
@@ -46,17 +42,17 @@ def check_duplicates(item: LoadedTask, options: Options) -> Iterator[Problem]:
         identifier = instance["id"]
         seen = first_id.setdefault(identifier, index)
         if seen != index:
-            yield _p("duplicates", "error", item, f"$.Instances[{index}].id",
+            yield task_problem("duplicates", "error", item, f"$.Instances[{index}].id",
                      f"id {identifier!r} is already used by Instances[{seen}]; ids must be unique within a task")
         text = instance["input"]
         seen = first_input.setdefault(text, index)
         if seen != index:
             if instances[seen]["output"] == instance["output"]:
-                yield _p("duplicates", "error", item, f"$.Instances[{index}]",
+                yield task_problem("duplicates", "error", item, f"$.Instances[{index}]",
                          f"repeats Instances[{seen}] exactly (same input and output); remove one of them")
             else:
                 merged = list(dict.fromkeys(instances[seen]["output"] + instance["output"]))
-                yield _p("duplicates", "warning", item, f"$.Instances[{index}]",
+                yield task_problem("duplicates", "warning", item, f"$.Instances[{index}]",
                          f"has the same input as Instances[{seen}] with other outputs; merge them into one instance "
                          f"with \"output\": {merged!r}")
 
@@ -67,17 +63,17 @@ def check_instance_count(item: LoadedTask, options: Options) -> Iterator[Problem
     task = item.task
     if task.instances is None:
         if task.instances_from is None and task.loader is None:
-            yield _p("instance-count", "error", item, "$.Instances",
+            yield task_problem("instance-count", "error", item, "$.Instances",
                      "the task has no instances; add 'Instances', or 'medsreg.instances_from' for data kept outside the repository")
         return
     count = len(task.instances)
     if count == 0:
-        yield _p("instance-count", "error", item, "$.Instances", "is an empty list; a task needs instances")
+        yield task_problem("instance-count", "error", item, "$.Instances", "is an empty list; a task needs instances")
     elif count > options.max_instances:
-        yield _p("instance-count", "error", item, "$.Instances",
+        yield task_problem("instance-count", "error", item, "$.Instances",
                  f"holds {count:,} instances, over the limit of {options.max_instances:,}; split the task or raise --max-instances")
     elif count < options.min_instances:
-        yield _p("instance-count", "warning", item, "$.Instances",
+        yield task_problem("instance-count", "warning", item, "$.Instances",
                  f"holds {count} instances, fewer than {options.min_instances}: too few for 3-shot prompts and stable scores")
 
 
@@ -94,14 +90,14 @@ def check_label_balance(item: LoadedTask, options: Options) -> Iterator[Problem]
         return
     if len(labels) == 1:
         (label,) = labels
-        yield _p("label-balance", "warning", item, "$.Instances",
+        yield task_problem("label-balance", "warning", item, "$.Instances",
                  f"every instance has the same output {label!r}; a classifier learns nothing from one label")
         return
     total = len(instances)
     entropy = -sum(n / total * math.log(n / total) for n in labels.values()) / math.log(len(labels))
     if entropy < options.min_label_entropy:
         top, top_count = labels.most_common(1)[0]
-        yield _p("label-balance", "warning", item, "$.Instances",
+        yield task_problem("label-balance", "warning", item, "$.Instances",
                  f"labels are unbalanced (normalized entropy {entropy:.2f} < {options.min_label_entropy}); "
                  f"{top!r} makes {top_count / total:.0%} of {total} instances. Add instances of the rarer labels or downsample")
 
@@ -114,8 +110,8 @@ def check_examples(item: LoadedTask, options: Options) -> Iterator[Problem]:
             path = f"$['{key}'][{index}]"
             output = [example.output] if isinstance(example.output, str) else example.output
             if not example.input.strip():
-                yield _p("examples", "error", item, f"{path}.input", "is empty; an example needs an input")
+                yield task_problem("examples", "error", item, f"{path}.input", "is empty; an example needs an input")
             if not output or not all(text.strip() for text in output):
-                yield _p("examples", "error", item, f"{path}.output", "is empty; an example needs an output")
+                yield task_problem("examples", "error", item, f"{path}.output", "is empty; an example needs an output")
             if not example.explanation.strip():
-                yield _p("examples", "warning", item, f"{path}.explanation", "is empty; say why this output is right (or wrong)")
+                yield task_problem("examples", "warning", item, f"{path}.explanation", "is empty; say why this output is right (or wrong)")

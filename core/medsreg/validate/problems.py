@@ -30,6 +30,11 @@ class Problem:
         return f"{self.location()}: {self.severity}: {self.message} [{self.check}]"
 
 
+def task_problem(check_id: str, severity: Severity, item, path: str, message: str) -> Problem:
+    """A problem located in a loaded task (``item.origin`` is its file, or its plugin for Python-built tasks)."""
+    return Problem(check_id, severity, item.origin, path, message)
+
+
 @dataclass(frozen=True)
 class Check:
     id: str

@@ -7,12 +7,8 @@ from collections.abc import Iterator
 from medsreg.catalog import LoadedTask
 from medsreg.models import HubSource
 from medsreg.sources import PINNED_REVISION
-from medsreg.validate.problems import Options, Problem, check
+from medsreg.validate.problems import Options, Problem, check, task_problem
 from medsreg.vocabulary import CATEGORIES, did_you_mean, language_code, license_problem
-
-
-def _p(check_id: str, severity, item: LoadedTask, path: str, message: str) -> Problem:
-    return Problem(check_id, severity, item.origin, path, message)
 
 
 @check("categories", scope="task")
@@ -20,7 +16,7 @@ def check_categories(item: LoadedTask, options: Options) -> Iterator[Problem]:
     """Every category is one of the 19 MedS-Ins categories (new ones are added to core by pull request)."""
     for index, category in enumerate(item.task.categories):
         if category not in CATEGORIES:
-            yield _p("categories", "error", item, f"$.Categories[{index}]",
+            yield task_problem("categories", "error", item, f"$.Categories[{index}]",
                      f"{category!r} is not a MedS-Ins category.{did_you_mean(category, CATEGORIES)} "
                      "To propose a new one, see CONTRIBUTING.md, 'Adding a category'")
 
@@ -32,10 +28,10 @@ def check_languages(item: LoadedTask, options: Options) -> Iterator[Problem]:
     for key, values in (("Input_language", task.input_languages), ("Output_language", task.output_languages),
                         ("Instruction_language", task.instruction_languages)):
         if not values:
-            yield _p("languages", "error", item, f"$.{key}", f"{key} is empty; name the language, e.g. \"English\" or \"en\"")
+            yield task_problem("languages", "error", item, f"$.{key}", f"{key} is empty; name the language, e.g. \"English\" or \"en\"")
         for index, value in enumerate(values):
             if language_code(value) != value:
-                yield _p("languages", "error", item, f"$.{key}[{index}]",
+                yield task_problem("languages", "error", item, f"$.{key}[{index}]",
                          f"{value!r} is not a language medsreg knows; write its English name (\"Chinese\") or ISO 639 code (\"zh\")")
 
 
@@ -45,12 +41,12 @@ def check_license(item: LoadedTask, options: Options) -> Iterator[Problem]:
     licence = item.task.license
     if licence is None:
         severity = "error" if item.native else "warning"
-        yield _p("license", severity, item, "$.medsreg.license",
+        yield task_problem("license", severity, item, "$.medsreg.license",
                  "no licence is given; set 'medsreg.license' to the SPDX id of the source's licence, e.g. \"CC-BY-4.0\"")
         return
     problem = license_problem(licence)
     if problem:
-        yield _p("license", "error", item, "$.medsreg.license", f"{licence!r} is not a valid SPDX expression: {problem}")
+        yield task_problem("license", "error", item, "$.medsreg.license", f"{licence!r} is not a valid SPDX expression: {problem}")
 
 
 @check("access", scope="task")
@@ -59,10 +55,10 @@ def check_access(item: LoadedTask, options: Options) -> Iterator[Problem]:
     task = item.task
     if task.access is None:
         severity = "error" if item.native else "warning"
-        yield _p("access", severity, item, "$.medsreg.access",
+        yield task_problem("access", severity, item, "$.medsreg.access",
                  "no access tier is set; set 'medsreg.access' to \"public\", \"credentialed\" (e.g. PhysioNet) or \"private\"")
     elif task.access != "public" and task.instances and not task.synthetic and task.instances_from is None and task.loader is None:
-        yield _p("access", "error", item, "$.Instances",
+        yield task_problem("access", "error", item, "$.Instances",
                  f"the task is {task.access} but its file carries {len(task.instances)} instances; credentialed data "
                  "may not be redistributed: remove them and read them from the user's copy with 'medsreg.instances_from'")
 
@@ -72,5 +68,5 @@ def check_hub_revision(item: LoadedTask, options: Options) -> Iterator[Problem]:
     """A Hub source names a full 40-hex commit, never a branch or tag that can move."""
     source = item.task.instances_from
     if isinstance(source, HubSource) and not PINNED_REVISION.match(source.revision):
-        yield _p("hub-revision", "error", item, "$.medsreg.instances_from.revision",
+        yield task_problem("hub-revision", "error", item, "$.medsreg.instances_from.revision",
                  f"{source.revision!r} is not a pinned commit; use the full 40-character commit sha of {source.repo_id}")
