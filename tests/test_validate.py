@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from conftest import FIXTURES, REPO, make_plugin, task_document, write_json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st

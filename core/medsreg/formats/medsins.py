@@ -16,7 +16,7 @@ import pydantic_core
 from pydantic import ValidationError
 
 from medsreg.models import Example, Instance, RegistryBlock, Task, TaskFile
-from medsreg.validate.problems import Findings, Problem, check
+from medsreg.validate.problems import Findings, check
 from medsreg.vocabulary import canonical_category, did_you_mean, language_code
 
 DEFAULT_MAX_FILE_MB = 100
