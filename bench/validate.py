@@ -91,7 +91,7 @@ without with denied reported noted revealed showed demonstrated consistent sugge
 treatment management therapy dose daily twice intravenous oral subcutaneous infusion bolus started stopped
 continued increased tapered monitored assessed evaluated recommended scheduled randomized trial cohort
 study outcome mortality morbidity readmission complication adverse event risk factor prognosis
-""".split()
+""".split()  # noqa: SIM905  (a word list reads better as text)
 
 LABELS = ["yes", "no", "maybe"], ["positive", "negative"], ["A", "B", "C", "D"], ["entailment", "contradiction", "neutral"]
 
@@ -354,7 +354,7 @@ def phase_profile(data: Path) -> dict:
 def _run_phase(name: str, args: argparse.Namespace, data: Path) -> dict:
     command = [sys.executable, str(Path(__file__).resolve()), "--phase", name, "--data", str(data),
                "--repeat", str(args.repeat), "--schema-subset", str(args.schema_subset)]
-    done = subprocess.run(command, capture_output=True, text=True)
+    done = subprocess.run(command, check=False, capture_output=True, text=True)
     if done.returncode != 0:
         sys.stderr.write(done.stderr)
         raise SystemExit(f"phase {name} failed (exit {done.returncode})")
@@ -371,7 +371,7 @@ def _cli_times(runs: int = 5) -> dict:
         best = math.inf
         for _ in range(runs):
             start = time.perf_counter()
-            done = subprocess.run([str(medsreg), *argv], capture_output=True, text=True)
+            done = subprocess.run([str(medsreg), *argv], check=False, capture_output=True, text=True)
             best = min(best, time.perf_counter() - start)
             if done.returncode != 0:
                 raise SystemExit(f"medsreg {' '.join(argv)} exited {done.returncode}: {done.stderr}")
@@ -382,7 +382,7 @@ def _cli_times(runs: int = 5) -> dict:
             "try:\n    main()\nexcept SystemExit:\n    pass\n"
             f"sys.stderr.write('\\nMODULES ' + json.dumps(sorted(m for m in {NOTABLE!r} if m in sys.modules)) + '\\n')\n"
         )
-        done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+        done = subprocess.run([sys.executable, "-c", probe], check=False, capture_output=True, text=True)
         line = [x for x in done.stderr.splitlines() if x.startswith("MODULES ")]
         if not line:
             raise SystemExit(f"could not probe the imports of medsreg {' '.join(argv)}: {done.stderr}")
@@ -458,11 +458,12 @@ def report(args: argparse.Namespace, planted: dict, gen_s: float, a: dict, m: di
         return "ok" if figures["goals_met"][key] else "MISSED"
 
     per = 1e6 / n
+    imports_label = f"peak RSS, validate process after M (imports: {m['rss_start_mb']:.0f} MB)"
     scaled = (f"measured on {b['measured_instances']:,} instances in {b['jsonschema_measured_s']:.2f} s, "
               f"scaled linearly x{n / b['measured_instances']:.1f}") if b["scaled"] else "all instances"
     lines = [
-        f"medsreg validate benchmark: {n:,} instances in {m['tasks']} task files ({a['bytes'] / 1e6:,.0f} MB), "
-        f"1 plugin; best of {args.repeat}; Python {figures['python']}, {figures['cpus']} CPUs",
+        (f"medsreg validate benchmark: {n:,} instances in {m['tasks']} task files ({a['bytes'] / 1e6:,.0f} MB), "
+         f"1 plugin; best of {args.repeat}; Python {figures['python']}, {figures['cpus']} CPUs"),
         f"data: {args.out}   (generated in {gen_s:.1f} s)" if gen_s else f"data: {args.out}   (reused)",
         "",
         f"{'measure':<58}{'seconds':>9}{'us/inst':>9}   goal",
@@ -472,21 +473,20 @@ def report(args: argparse.Namespace, planted: dict, gen_s: float, a: dict, m: di
         f"{'     load_static: read, parse, schema, normalize':<58}{m['load_static_s']:>9.2f}{m['load_static_s'] * per:>9.2f}",
         f"{'     run_checks: task + collection checks (no leakage)':<58}{m['run_checks_s']:>9.2f}{m['run_checks_s'] * per:>9.2f}",
         f"{'L  leakage check (13-gram, train vs test)':<58}{m['leakage_s']:>9.2f}{m['leakage_s'] * per:>9.2f}",
-        f"{'M+L medsreg validate, all checks':<58}{m['validate_s'] + m['leakage_s']:>9.2f}"
-        f"{(m['validate_s'] + m['leakage_s']) * per:>9.2f}",
+        (f"{'M+L medsreg validate, all checks':<58}{m['validate_s'] + m['leakage_s']:>9.2f}"
+         f"{(m['validate_s'] + m['leakage_s']) * per:>9.2f}"),
         f"{'B  jsonschema Draft 2020-12, per instance (no json.load)':<58}{b['jsonschema_s']:>9.2f}{b['jsonschema_s'] * per:>9.2f}",
         f"     B: {scaled}",
         "",
-        f"{'ratio M / A   (validate vs bare json.load)':<58}{ratio:>9.2f}x{'':>8}   <= {GOALS['validate_over_json_load']:.1f}  "
-        f"{ok('validate_over_json_load')}",
-        f"{'speed-up B / M (jsonschema per-instance vs full validate)':<58}{speedup:>9.2f}x{'':>8}   >= "
-        f"{GOALS['speedup_over_jsonschema']:.1f}  {ok('speedup_over_jsonschema')}",
+        (f"{'ratio M / A   (validate vs bare json.load)':<58}{ratio:>9.2f}x{'':>8}   <= {GOALS['validate_over_json_load']:.1f}  "
+         f"{ok('validate_over_json_load')}"),
+        (f"{'speed-up B / M (jsonschema per-instance vs full validate)':<58}{speedup:>9.2f}x{'':>8}   >= "
+         f"{GOALS['speedup_over_jsonschema']:.1f}  {ok('speedup_over_jsonschema')}"),
         "     (M does strictly more than B: it reads and parses the files, validates whole task files, normalizes,",
         "      and runs every task and collection check except leakage; B only validates already-parsed instances)",
         "",
         f"{'peak RSS, json.load process':<58}{a['peak_rss_mb']:>9.0f} MB",
-        f"{'peak RSS, validate process after M (imports: {0:.0f} MB)'.format(m['rss_start_mb']):<58}"
-        f"{m['peak_rss_validate_mb']:>9.0f} MB",
+        f"{imports_label:<58}{m['peak_rss_validate_mb']:>9.0f} MB",
         f"{'peak RSS, validate process after M+L':<58}{m['peak_rss_mb']:>9.0f} MB",
         f"{'peak RSS, jsonschema process':<58}{b['peak_rss_mb']:>9.0f} MB",
         "",
@@ -494,12 +494,12 @@ def report(args: argparse.Namespace, planted: dict, gen_s: float, a: dict, m: di
         f"{'medsreg list   (subprocess, best of 5)':<58}{cli['list_s']:>9.3f}{'':>9}   <= {GOALS['list_s']}  {ok('list_s')}",
         f"     --help imports: {', '.join(cli['help_modules']) or '-'}",
         f"     list imports:   {', '.join(cli['list_modules']) or '-'}",
-        f"     torch/transformers/datasets imported: {', '.join(heavy_loaded) or 'none'} "
-        f"(installed in this venv: {', '.join(cli['heavy_installed']) or 'none'})  {ok('no_heavy_imports')}",
+        (f"     torch/transformers/datasets imported: {', '.join(heavy_loaded) or 'none'} "
+         f"(installed in this venv: {', '.join(cli['heavy_installed']) or 'none'})  {ok('no_heavy_imports')}"),
         "",
         "problems found (as planted): " + ", ".join(f"{k} {v}" for k, v in sorted(figures["problem_counts"].items())),
-        f"     planted: {len(planted['duplicates'])} duplicates, {len(planted['leaks'])} leaking test inputs, "
-        f"{len(planted['drift_files'])} drift files (output and Contributors as strings)",
+        (f"     planted: {len(planted['duplicates'])} duplicates, {len(planted['leaks'])} leaking test inputs, "
+         f"{len(planted['drift_files'])} drift files (output and Contributors as strings)"),
     ]
     figures["table"] = "\n".join(lines)
     return figures

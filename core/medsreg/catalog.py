@@ -12,8 +12,10 @@ validator then checks with the same checks.
 
 from __future__ import annotations
 
+import gc
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -84,6 +86,24 @@ class Catalog:
 
 def load_static(paths: Sequence[Path], *, max_file_mb: float = DEFAULT_MAX_FILE_MB) -> Catalog:
     """Read plugin folders, folders of plugin folders, and task files; import nothing."""
+    with collector_paused():
+        return _load_static(paths, max_file_mb)
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector: reading makes millions of acyclic dicts, and each full
+    collection walks them all (half of the load time at 1M instances)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _load_static(paths: Sequence[Path], max_file_mb: float) -> Catalog:
     catalog = Catalog()
     for path in paths:
         path = Path(path)

@@ -1,7 +1,7 @@
 """Reader of MedS-Ins task files: template and released variants, normalized with a report.
 
 Reading goes through three registered stages, each a check of ``medsreg validate``:
-``readable`` (size, UTF-8), ``json`` and ``schema`` (one pass through pydantic-core), then
+``readable`` (size, UTF-8), ``json`` (pydantic-core's parser) and ``schema``, then
 ``normalized`` (what had to be converted, reported as notes, never silently).
 """
 
@@ -283,6 +283,8 @@ def normalize(document: TaskFile, path: Path, plugin: str, where: str, findings:
 
 
 def _normalize_instances(raw: list[dict[str, Any]]) -> tuple[list[Instance], list[str]]:
+    if all(len(item) == 3 and item["output"].__class__ is list and item.get("id").__class__ is str for item in raw):
+        return raw, []  # type: ignore[return-value]  # already {id, input, output: list}: nothing to convert
     out: list[Instance] = []
     append = out.append
     string_outputs = missing_ids = numeric_ids = 0

@@ -79,6 +79,15 @@ def _window_hashes(token_lists: list[list[str]], size: int) -> tuple[np.ndarray,
     return windows[inside], owner[: len(windows)][inside]
 
 
+def _member(values: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
+    """Boolean mask of ``values`` found in ``sorted_keys`` (np.isin re-sorts the keys on every call)."""
+    if not sorted_keys.size or not values.size:
+        return np.zeros(values.shape, dtype=bool)
+    places = np.searchsorted(sorted_keys, values)
+    places[places == sorted_keys.size] = 0
+    return sorted_keys[places] == values
+
+
 @check("leakage", scope="collection")
 def check_leakage(items: list[LoadedTask], options: Options) -> Iterator[Problem]:
     """No test instance's normalized input equals, or shares a 13-gram with, a train instance of any task."""
@@ -99,7 +108,7 @@ def check_leakage(items: list[LoadedTask], options: Options) -> Iterator[Problem
         if SHORT_CONTAINMENT <= len(tokens) < size:
             whole, _ = _window_hashes([tokens], len(tokens))
             index.setdefault(len(tokens), {}).setdefault(int(whole[0]), position)
-    keys = {length: np.fromiter(table, dtype=np.int64, count=len(table)) for length, table in index.items()}
+    keys = {length: np.sort(np.fromiter(table, dtype=np.int64, count=len(table))) for length, table in index.items()}
 
     hits: dict[int, tuple[int, str]] = {}  # test position -> (train position, how)
     for start in range(0, len(train.texts), CHUNK):
@@ -110,7 +119,7 @@ def check_leakage(items: list[LoadedTask], options: Options) -> Iterator[Problem
                 hits[position] = (start + offset, "has the same normalized input as")
         for length, table in index.items():
             hashes, owners = _window_hashes(chunk_tokens, length)
-            found = np.isin(hashes, keys[length])
+            found = _member(hashes, keys[length])
             for window_hash, owner in zip(hashes[found].tolist(), owners[found].tolist()):
                 position = table[window_hash]
                 if position not in hits:

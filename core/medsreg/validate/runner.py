@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from medsreg.catalog import Catalog, load_installed, load_static, resolve_instances
+from medsreg.catalog import Catalog, collector_paused, load_installed, load_static, resolve_instances
 from medsreg.plugins import PluginSet
 from medsreg.validate import collection, content, vocabularies  # noqa: F401  (registers the checks)
 from medsreg.validate.problems import CHECKS, Check, Options, Problem
@@ -55,13 +55,14 @@ def run_checks(catalog: Catalog, options: Options) -> Report:
 def validate(paths: Sequence[Path], options: Options, plugins: PluginSet | None = None) -> Report:
     """Check ``paths`` statically (no code imported) and, given ``plugins``, what installed plugins
     return; uniqueness and leakage are checked across both together."""
-    catalog = load_installed(plugins, max_file_mb=options.max_file_mb) if plugins is not None else Catalog()
-    if paths:
-        static = load_static(paths, max_file_mb=options.max_file_mb)
-        catalog.plugins += static.plugins
-        catalog.tasks += static.tasks
-        catalog.findings.extend(static.findings.problems)
-    return run_checks(catalog, options)
+    with collector_paused():
+        catalog = load_installed(plugins, max_file_mb=options.max_file_mb) if plugins is not None else Catalog()
+        if paths:
+            static = load_static(paths, max_file_mb=options.max_file_mb)
+            catalog.plugins += static.plugins
+            catalog.tasks += static.tasks
+            catalog.findings.extend(static.findings.problems)
+        return run_checks(catalog, options)
 
 
 def validate_paths(paths: Sequence[Path], options: Options) -> Report:
