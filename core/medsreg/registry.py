@@ -12,6 +12,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from pydantic import TypeAdapter
+
 from medsreg.catalog import Catalog, load_static
 from medsreg.models import SCHEMA_MODELS, RegistryFile, RegistryPlugin, RegistryTask, Task
 
@@ -66,8 +68,6 @@ def generated_files(root: Path) -> tuple[dict[Path, str], Catalog]:
     catalog = load_static([root / "plugins"])
     files = {root / "registry.json": _dumps(build_registry(catalog).model_dump(mode="json"))}
     for name, model in SCHEMA_MODELS.items():
-        from pydantic import TypeAdapter
-
         schema = TypeAdapter(model).json_schema(by_alias=True)
         schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": f"{name}.schema.json", **schema}
         files[root / "schemas" / f"{name}.schema.json"] = _dumps(schema)
