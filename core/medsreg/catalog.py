@@ -23,9 +23,9 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from medsreg.errors import SourceNotConfiguredError, UnknownNameError
-from medsreg.formats.medsins import DEFAULT_MAX_FILE_MB, read_task_file
+from medsreg.formats.medsins import DEFAULT_MAX_FILE_MB, read_task_file, task_files
 from medsreg.models import Corpus, Instance, Metric, Task
-from medsreg.pluginfolder import read_plugin_folder
+from medsreg.pluginfolder import read_plugin_folder, read_pyproject
 from medsreg.plugins import PluginInfo, PluginSet
 from medsreg.validate.problems import Findings, check
 from medsreg.vocabulary import did_you_mean
@@ -108,29 +108,31 @@ def _load_static(paths: Sequence[Path], max_file_mb: float) -> Catalog:
     for path in paths:
         path = Path(path)
         if path.is_file():
-            plugin = _enclosing_plugin(path)
-            _add_file(catalog, path, plugin, max_file_mb)
+            _add_file(catalog, path, _enclosing_plugin(path.parent), max_file_mb)
         elif (path / "pyproject.toml").is_file():
             _add_plugin_folder(catalog, path, max_file_mb)
         elif path.is_dir():
             children = sorted(p for p in path.iterdir() if not p.name.startswith((".", "_")))
+            loose_owner = None
             for child in children:
                 if child.is_dir() and (child / "pyproject.toml").is_file():
                     _add_plugin_folder(catalog, child, max_file_mb)
                 elif child.suffix == ".json":
-                    _add_file(catalog, child, _enclosing_plugin(child), max_file_mb)
+                    loose_owner = loose_owner or _enclosing_plugin(path)
+                    _add_file(catalog, child, loose_owner, max_file_mb)
         else:
             catalog.findings.add("readable", "error", str(path), "", "does not exist; give a plugin folder, a folder of them, or a task file")
     return catalog
 
 
-def _enclosing_plugin(path: Path) -> str:
-    """The slug of the plugin folder holding ``path``, or 'local' for a loose file."""
-    for parent in list(path.resolve().parents)[:4]:
+def _enclosing_plugin(folder: Path) -> str:
+    """The plugin name of the plugin folder at or above ``folder`` (4 levels at most), or 'local'."""
+    resolved = folder.resolve()
+    for parent in [resolved, *resolved.parents][:4]:
         if (parent / "pyproject.toml").is_file():
-            folder = read_plugin_folder(parent)
-            if folder.pyproject.entry_points:
-                return folder.slug
+            entry_points = read_pyproject(parent).entry_points
+            if len(entry_points) == 1:
+                return next(iter(entry_points))
     return "local"
 
 
@@ -198,11 +200,9 @@ def _add_returned(catalog: Catalog, info: PluginInfo, index: int, item: object, 
         catalog.tasks.append(LoadedTask(item, f"plugin {info.name}: task {item.name}"))
     elif isinstance(item, (str, os.PathLike)):
         path = Path(item)
-        if path.is_dir():
-            for file in sorted(path.glob("*.json")):
+        if path.exists():
+            for file in task_files(path):
                 _add_file(catalog, file, info.name, max_file_mb)
-        elif path.is_file():
-            _add_file(catalog, path, info.name, max_file_mb)
         else:
             info.errors.append(f"its register_tasks()[{index}] is {str(path)!r}, which does not exist")
     else:

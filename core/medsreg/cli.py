@@ -87,10 +87,6 @@ def plugins_command(ctx: click.Context, as_json: bool, plugins_dirs: tuple[Path,
     ctx.exit(1 if failed else 0)
 
 
-def _matches(values: list[str], wanted: str | None, normalize: Callable[[str], str] = str.lower) -> bool:
-    return wanted is None or normalize(wanted) in {normalize(v) for v in values}
-
-
 @cli.command("list")
 @click.option("--category", help="Only tasks of this category, e.g. 'Named Entity Recognition'.")
 @click.option("--language", help="Only tasks with this input or output language (name or ISO code).")

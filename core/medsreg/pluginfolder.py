@@ -12,6 +12,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from medsreg.formats.medsins import task_files
 from medsreg.models import PLUGIN_SLUG, PluginManifest
 from medsreg.toml import TOMLDecodeError, load_toml
 from medsreg.validate.problems import Findings, check
@@ -134,9 +135,7 @@ def check_plugin_paths(folder: Path, manifest: PluginManifest, findings: Finding
         if not candidate.exists():
             findings.add("plugin-paths", "error", where, location, f"{entry!r} does not exist in {folder}")
             continue
-        base = folder / entry
-        files = sorted(base.glob("*.json")) if base.is_dir() else [base]
-        for file in files:
+        for file in task_files(folder / entry):
             if not file.resolve().is_relative_to(root):
                 findings.add("plugin-paths", "error", str(file), "", "is a link to a file outside the plugin folder; copy the file in instead")
             else:

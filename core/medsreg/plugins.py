@@ -78,17 +78,13 @@ class PluginSet:
             results.append((info, value))
         return results
 
-    @property
-    def broken(self) -> list[PluginInfo]:
-        return [info for info in self.plugins if not info.ok]
-
 
 def _names_from_env(variable: str) -> set[str] | None:
     value = os.environ.get(variable, "").strip()
     return {part.strip() for part in value.split(",") if part.strip()} if value else None
 
 
-def get_plugin_manager(plugin_dirs: Sequence[Path] = (), *, entry_points_too: bool = True) -> PluginSet:
+def get_plugin_manager(plugin_dirs: Sequence[Path] = ()) -> PluginSet:
     """A fresh plugin manager with every allowed plugin loaded (or recorded as broken)."""
     manager = pluggy.PluginManager(ENTRY_POINT_GROUP)
     manager.add_hookspecs(hookspecs)
@@ -101,11 +97,10 @@ def get_plugin_manager(plugin_dirs: Sequence[Path] = (), *, entry_points_too: bo
     candidates: list[tuple[PluginInfo, Any]] = []
     for folder in plugin_dirs:
         candidates.extend(_local_candidates(Path(folder)))
-    if entry_points_too:
-        local_names = {info.name for info, _ in candidates}
-        for entry in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
-            if entry.name not in local_names:  # a --plugins-dir copy shadows the installed one
-                candidates.append((_entry_point_info(entry), entry))
+    local_names = {info.name for info, _ in candidates}
+    for entry in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        if entry.name not in local_names:  # a --plugins-dir copy shadows the installed one
+            candidates.append((_entry_point_info(entry), entry))
 
     for info, loader in candidates:
         if not wanted(info.name):

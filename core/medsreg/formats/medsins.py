@@ -58,10 +58,15 @@ class ReadResult:
     findings: Findings = field(default_factory=Findings)
 
 
-def read_task_file(path: Path, plugin: str, *, max_file_mb: float = DEFAULT_MAX_FILE_MB, label: str | None = None) -> ReadResult:
+def task_files(path: Path) -> list[Path]:
+    """The task files a path stands for: the file itself, or every ``*.json`` in a folder (not recursive)."""
+    return sorted(path.glob("*.json")) if path.is_dir() else [path]
+
+
+def read_task_file(path: Path, plugin: str, *, max_file_mb: float = DEFAULT_MAX_FILE_MB) -> ReadResult:
     """Read, validate and normalize one task file for ``plugin``; never raises for bad content."""
     result = ReadResult(path)
-    where = label or str(path)
+    where = str(path)
     text = read_text(path, where, max_file_mb, result.findings)
     if text is None:
         return result
