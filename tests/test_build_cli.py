@@ -226,6 +226,50 @@ def test_same_seed_same_bytes_other_seed_other_mixture_same_suite(runner, plugin
     assert data_bytes("a")[suite] == data_bytes("c")[suite]  # the suite's prompts are fixed by the suite's own seed
 
 
+def test_sourced_tasks_stream_through_buckets_the_same_with_one_or_two_workers(runner, isolated_plugins, no_sources,
+                                                                               tmp_path, monkeypatch, writer_modules):
+    """Training tasks read from a configured source, a mixture over several shuffle buckets: each task gives its
+    planned rows, the tasks are interleaved, and the bytes do not depend on the number of worker processes."""
+    from collections import Counter
+
+    import medsreg.build.plan
+    from datasets import load_from_disk
+
+    monkeypatch.setattr(medsreg.build.plan, "BUCKET_ROWS", 16)  # 60 rows: 4 buckets
+    data = tmp_path / "data"
+    cards = {}
+    for name, rows in (("alpha", 25), ("beta", 20), ("gamma", 15)):
+        write_json(data / f"{name}.json", _task(name, "Train", "Diagnosis",
+                                                [f"{name} vignette {i}: fever for {i} days." for i in range(rows)],
+                                                [f"Diagnose ({name})."]))
+        cards[name] = task_document(
+            Categories=["Diagnosis"], Split_Type="Train", Instances=None, Definition=[f"Diagnose ({name})."],
+            medsreg={"name": name, "version": "1.0", "license": "CC-BY-4.0", "access": "public",
+                     "instances_from": {"kind": "local", "key": "streamed", "path": f"{name}.json"}})
+    root = tmp_path / "plugins"
+    make_plugin(root, "streamed", cards)
+
+    def run(name: str, workers: str) -> Path:
+        result = runner.invoke(cli, ["build", "--plugins-dir", str(root), "--source", f"streamed={data}", "--quiet",
+                                     "--workers", workers, "--output", str(tmp_path / name)])
+        assert result.exit_code == 0, result.output
+        return tmp_path / name
+
+    one, two = run("one", "1"), run("two", "2")
+    files = sorted(p.relative_to(one) for p in one.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(two) for p in two.rglob("*") if p.is_file())
+    assert all((one / path).read_bytes() == (two / path).read_bytes() for path in files)
+    mixture = load_from_disk(str(one / "mixture"))["train"]
+    assert Counter(mixture["task"]) == {"streamed/alpha": 25, "streamed/beta": 20, "streamed/gamma": 15}
+    assert sorted(mixture["instance_id"]) == sorted(f"{n}-{i}" for n, k in (("alpha", 25), ("beta", 20), ("gamma", 15))
+                                                    for i in range(k))
+    first_half = Counter(mixture["task"][:30])
+    assert len(first_half) == 3  # shuffled across tasks, not written task after task
+    assert all(shot.split("-")[0] == row["instance_id"].split("-")[0] != "" and shot != row["instance_id"]
+               for row in mixture for shot in row["shot_ids"])
+    assert not list(one.rglob(".scratch*")) and not list(tmp_path.glob(".one*"))
+
+
 def test_overwrite_replaces_a_previous_build(runner, plugins, tmp_path, writer_modules):
     output = tmp_path / "out"
     assert build(runner, plugins, "--output", str(output), "--quiet").exit_code == 0

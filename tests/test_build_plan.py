@@ -8,10 +8,13 @@ from collections import Counter
 
 import pytest
 from medsreg.build.plan import (
-    decontaminate,
+    BUCKET_ROWS,
+    bucket_count,
+    bucket_order,
     draws,
     make_plan,
-    mixture_order,
+    overlapping,
+    row_buckets,
     select_tasks,
     training_instances,
 )
@@ -19,6 +22,7 @@ from medsreg.build.spec import default_spec, load_spec
 from medsreg.catalog import Catalog, LoadedTask
 from medsreg.errors import MedsregError
 from medsreg.models import MixtureSpec, Task
+from medsreg.overlap import OverlapIndex
 from medsreg.plugins import PluginInfo
 
 
@@ -36,8 +40,8 @@ def catalog_of(*tasks: Task) -> Catalog:
 
 def plan_for(spec: MixtureSpec, *tasks: Task):
     selected = select_tasks(spec, catalog_of(*tasks))
-    pools = {choice.item.task.name: training_instances(choice.item.task) for choice in selected}
-    return make_plan(spec, selected, pools)
+    kept = {choice.item.task.name: len(training_instances(choice.item.task)) for choice in selected}
+    return make_plan(spec, selected, kept)
 
 
 def taken(plan) -> dict[str, int]:
@@ -165,14 +169,16 @@ def test_oversampling_repeats_every_instance_before_any_twice_more():
     assert draws(1, "p/a", kept=100, taken=10)[0].tolist() != under.tolist()
 
 
-def test_mixture_order_is_a_seeded_shuffle_of_exactly_the_planned_rows():
-    tasks = make_task("p/a", 5), make_task("p/b", 3)
-    spec = MixtureSpec(total=20)
-    rows = [(row.task.name, position, repeat) for row, position, repeat in mixture_order(plan_for(spec, *tasks))]
-    assert Counter(name for name, _, _ in rows) == taken(plan_for(spec, *tasks))
-    again = [(row.task.name, p, r) for row, p, r in mixture_order(plan_for(spec, *tasks))]
-    other = [(row.task.name, p, r) for row, p, r in mixture_order(plan_for(MixtureSpec(total=20, seed=1), *tasks))]
-    assert rows == again and rows != other
+def test_buckets_are_seeded_by_task_and_spread_rows_uniformly():
+    assert bucket_count(0) == 1 and bucket_count(BUCKET_ROWS) == 1 and bucket_count(BUCKET_ROWS + 1) == 2
+    buckets = row_buckets(0, "p/a", 40_000, 4)
+    assert buckets.min() == 0 and buckets.max() == 3
+    assert all(abs(count - 10_000) < 500 for count in Counter(buckets.tolist()).values())
+    assert (row_buckets(0, "p/a", 40_000, 4) == buckets).all()
+    assert (row_buckets(1, "p/a", 40_000, 4) != buckets).any() and (row_buckets(0, "p/b", 40_000, 4) != buckets).any()
+    order = bucket_order(0, 2, 50)
+    assert sorted(order.tolist()) == list(range(50)) and order.tolist() != list(range(50))
+    assert bucket_order(0, 2, 50).tolist() == order.tolist() and bucket_order(0, 3, 50).tolist() != order.tolist()
 
 
 # --------------------------------------------------------------------------- decontamination
@@ -191,17 +197,16 @@ def test_decontamination_removes_planted_overlaps_only():
          "lifting, then answer."),
         "WHICH enzyme is inhibited by Allopurinol ?",  # equal once normalized (case, punctuation)
     ]
-    pools = {"p/a": [{"id": f"a{i}", "input": t, "output": ["x"]} for i, t in enumerate(clean[:3] + planted[:1])],
-             "p/b": [{"id": f"b{i}", "input": t, "output": ["x"]} for i, t in enumerate(planted[1:] + clean[3:])]}
-    removed = decontaminate(pools, test_inputs)
-    assert removed == {"p/a": {3}, "p/b": {0}}
-    assert decontaminate(pools, []) == {"p/a": set(), "p/b": set()}
+    index = OverlapIndex(test_inputs)
+    assert overlapping(index, clean[:3] + planted[:1]) == [3]
+    assert overlapping(index, planted[1:] + clean[3:]) == [0]
+    assert overlapping(index, clean) == []
 
 
 def test_decontaminated_counts_enter_the_plan():
     task = make_task("p/a", 10)
     selected = select_tasks(default_spec(), catalog_of(task))
-    plan = make_plan(default_spec(), selected, {"p/a": task.instances[3:]}, {"p/a": 3})
+    plan = make_plan(default_spec(), selected, {"p/a": 7}, {"p/a": [0, 1, 2]})
     row = plan.rows[0]
     assert (row.available, row.decontaminated, row.taken, row.factor) == (10, 3, 7, 1.0)
     assert "decontaminated" in plan.table() and "p/a" in plan.table()

@@ -235,7 +235,8 @@ def test_an_empty_dataset_is_written_with_its_schema(tmp_path):
     stats = _write(tmp_path / "out", [])
     loaded = datasets.load_from_disk(str(tmp_path / "out" / "mixture"))["train"]
     assert loaded.num_rows == 0 and loaded.features == _features()
-    assert stats["mixture"] == {"split": "train", "rows": 0, "sha256": hashlib.sha256(b"").hexdigest()}
+    arrow = (tmp_path / "out" / "mixture" / "train" / "data-00000-of-00001.arrow").read_bytes()
+    assert stats["mixture"] == {"split": "train", "rows": 0, "sha256": hashlib.sha256(arrow).hexdigest()}
 
 
 def test_rows_are_streamed_in_batches(tmp_path):
@@ -291,12 +292,19 @@ def test_a_different_row_changes_the_hash_and_the_bytes(tmp_path):
     assert _tree(tmp_path / "a")[state] != _tree(tmp_path / "c")[state]  # the fingerprint follows the content
 
 
-def test_the_hash_is_the_sha256_of_the_canonical_jsonl_export(tmp_path):
+def test_the_hash_is_the_sha256_of_the_arrow_files_in_order(tmp_path):
+    rows = _rows(5000)
+    stats = _write(tmp_path / "out", rows, max_shard_bytes=200_000)
+    files = sorted((tmp_path / "out" / "mixture" / "train").glob("data-*.arrow"))
+    assert len(files) > 1
+    assert stats["mixture"]["sha256"] == hashlib.sha256(b"".join(path.read_bytes() for path in files)).hexdigest()
+
+
+def test_the_jsonl_export_is_the_canonical_json_lines_of_the_rows(tmp_path):
     rows = _rows(1500)
-    stats = _write(tmp_path / "out", rows, export="jsonl")
+    _write(tmp_path / "out", rows, export="jsonl")
 
     exported = (tmp_path / "out" / "export" / export_name("mixture", "jsonl")).read_bytes()
-    assert stats["mixture"]["sha256"] == hashlib.sha256(exported).hexdigest()
     assert exported == canonical_lines(rows)
     lines = exported.decode("utf-8").splitlines()
     assert [json.loads(line) for line in lines] == rows

@@ -33,12 +33,14 @@ from medsreg.options import source_option
 @click.option("--max-length", type=click.IntRange(min=1), default=2048, show_default=True, help="With --tokenizer: truncate (or pack) to this many tokens.")
 @click.option("--pack", is_flag=True, help="With --tokenizer: pack whole examples into --max-length blocks.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars and no progress lines.")
+@click.option("--workers", type=click.IntRange(min=1), help="Processes reading and rendering training tasks "
+              "(default: every CPU available); the output does not depend on it.")
 @source_option
 @click.option("--plugins-dir", "plugins_dirs", multiple=True, type=click.Path(path_type=Path),
               help="Also load plugins from this folder without installing them.")
 def build_command(spec: Path | None, suites: tuple[str, ...], output: Path, overwrite: bool, dry_run: bool,
                   seed: int | None, total: int | None, export: str | None, tokenizer: Path | None, max_length: int,
-                  pack: bool, quiet: bool, plugins_dirs: tuple[Path, ...]) -> None:
+                  pack: bool, quiet: bool, workers: int | None, plugins_dirs: tuple[Path, ...]) -> None:
     """Assemble the training mixture and the evaluation suites as Hugging Face datasets.
 
     With no options: the mixture of every available training task (decontaminated against the
@@ -51,6 +53,6 @@ def build_command(spec: Path | None, suites: tuple[str, ...], output: Path, over
         raise click.UsageError("--pack needs --tokenizer (packing works on token ids)")
     options = BuildOptions(spec=spec, suites=suites, output=output, overwrite=overwrite, dry_run=dry_run, seed=seed,
                            total=total, export=export, tokenizer=tokenizer, max_length=max_length, pack=pack,
-                           quiet=quiet, plugins_dirs=plugins_dirs)
+                           quiet=quiet, plugins_dirs=plugins_dirs, workers=workers)
     run_build(options, say=(lambda line: None) if quiet and not dry_run else click.echo,
               warn=lambda line: click.echo(line, err=True))

@@ -14,21 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from medsreg.build.plan import (
-    Plan,
-    Selected,
-    SuitePlan,
-    decontaminate,
-    make_plan,
-    mixture_order,
-    select_tasks,
-    suite_references,
-    test_instances,
-    training_instances,
-)
-from medsreg.build.render import suite_row, training_row
+from medsreg.build.mixture import Survey, default_workers, render_tasks, shuffled_tables, survey
+from medsreg.build.plan import Plan, Selected, SuitePlan, make_plan, select_tasks, suite_references, test_instances
+from medsreg.build.render import suite_row
 from medsreg.build.spec import default_spec, load_spec
-from medsreg.build.writer import MIXTURE_PATH, suite_path
+from medsreg.build.writer import MIXTURE_PATH, progress_bar, suite_path
 from medsreg.catalog import Catalog, LoadedSuite, LoadedTask, task_status
 from medsreg.errors import MedsregError, UnknownNameError
 from medsreg.models import MixtureSpec, Suite, Task
@@ -55,6 +45,12 @@ class BuildOptions:
     pack: bool = False
     quiet: bool = False
     plugins_dirs: tuple[Path, ...] = ()
+    workers: int | None = None
+    """Processes reading and rendering training tasks; None: every CPU this process may use."""
+
+    @property
+    def worker_count(self) -> int:
+        return self.workers or default_workers()
 
 
 @dataclass
@@ -77,7 +73,8 @@ def run_build(options: BuildOptions, *, say: Echo = print, warn: Echo = print) -
                            "until the new one is complete) or choose another --output")
     tokenization = _tokenization(options)  # before any reading: a bad tokenizer is reported at once
     catalog = _catalog(options.plugins_dirs, warn)
-    result = plan_build(spec, origin, catalog, options.suites, warn, suites_only_ok=is_default)
+    result = plan_build(spec, origin, catalog, options.suites, warn, suites_only_ok=is_default,
+                        workers=options.worker_count, quiet=options.quiet)
     for name, why in result.skipped_suites:
         warn(f"note: skipped suite {name}: it {why}")
     if not result.plan.rows:
@@ -105,13 +102,16 @@ def run_build(options: BuildOptions, *, say: Echo = print, warn: Echo = print) -
 
 
 def plan_build(spec: MixtureSpec, origin: str, catalog: Catalog, suite_names: tuple[str, ...] = (),
-               warn: Echo = print, *, suites_only_ok: bool = False) -> BuildResult:
-    """Everything but the writing: the suites, the training tasks, their instances (read here), decontamination, the plan.
+               warn: Echo = print, *, suites_only_ok: bool = False, workers: int = 1, quiet: bool = True) -> BuildResult:
+    """Everything but the writing: the suites (read here), the training tasks (surveyed one at a time), the plan.
 
     ``suite_names`` empty: every suite whose test sets are available (the others are listed as skipped).
     ``suites_only_ok``: when no training task is available but a suite is, build the suites alone (an
-    evaluation-only installation running the default spec) instead of failing.
+    evaluation-only installation running the default spec) instead of failing. ``workers``: processes
+    reading the training tasks; ``quiet``: no progress bar.
     """
+    from medsreg.overlap import OverlapIndex
+
     explicit = _unique([find_suite(catalog, name, "--suite") for name in suite_names])
     references = [find_suite(catalog, name, f"{origin}: suites[{index}]") for index, name in enumerate(spec.suites)]
     selected = select_tasks(spec, catalog, origin)
@@ -122,8 +122,7 @@ def plan_build(spec: MixtureSpec, origin: str, catalog: Catalog, suite_names: tu
             raise MedsregError(_suite_sentence(loaded.suite, missing))
     selected, skipped_tasks = _readable(selected)
 
-    _read_instances([choice.item for choice in selected]
-                    + [item for loaded in [*to_build, *references] for item in _suite_items(catalog, loaded.suite)], warn)
+    _read_instances([item for loaded in [*to_build, *references] for item in _suite_items(catalog, loaded.suite)], warn)
 
     suites: list[SuitePlan] = []
     decontaminate_against: list[SuitePlan] = []
@@ -138,12 +137,16 @@ def plan_build(spec: MixtureSpec, origin: str, catalog: Catalog, suite_names: tu
         if _holds(to_build, loaded):
             suites.append(decontaminate_against[-1])
 
-    selected, more_skipped = _read(selected)
-    pools = {choice.item.task.name: training_instances(choice.item.task) for choice in selected}
-    removed = decontaminate(pools, suite_references(decontaminate_against)) if spec.decontaminate else {}
-    kept = {name: [instance for position, instance in enumerate(pool) if position not in removed.get(name, ())]
-            for name, pool in pools.items()}
-    plan = make_plan(spec, selected, kept, {name: len(positions) for name, positions in removed.items()},
+    references_text = suite_references(decontaminate_against) if spec.decontaminate else []
+    index = OverlapIndex(references_text) if references_text else None
+    with progress_bar("reading training tasks", len(selected), quiet, unit=" tasks") as bar:
+        found = survey([choice.item for choice in selected], index, workers=workers, progress=bar)
+    for problem in {problem: None for result in found for problem in result.problems}:
+        warn(f"warning: {problem}")
+    selected, more_skipped = _read(selected, found)
+    plan = make_plan(spec, [choice for choice, _ in selected],
+                     {choice.item.task.name: result.available - len(result.removed) for choice, result in selected},
+                     {choice.item.task.name: result.removed for choice, result in selected},
                      skipped_tasks + more_skipped, allow_empty=suites_only_ok and bool(suites))
     from_samples = all(row.task.plugin == SAMPLES_PLUGIN for row in plan.rows) and all(
         task.plugin == SAMPLES_PLUGIN for _, pairs in suites for _, task in pairs)
@@ -291,24 +294,26 @@ def _default_suites(catalog: Catalog) -> tuple[list[LoadedSuite], list[tuple[str
 
 def _readable(selected: list[Selected]) -> tuple[list[Selected], list[tuple[str, str]]]:
     """Before reading: drop tasks whose source is not configured (a task the spec names is an error instead)."""
-    return _split_available(selected, read=False)
-
-
-def _read(selected: list[Selected]) -> tuple[list[Selected], list[tuple[str, str]]]:
-    """After reading: drop tasks whose instances could not be read (a task the spec names is an error instead)."""
-    return _split_available(selected, read=True)
-
-
-def _split_available(selected: list[Selected], *, read: bool) -> tuple[list[Selected], list[tuple[str, str]]]:
     kept, skipped = [], []
     for choice in selected:
-        why = _status(choice.item, read)
-        if why is None or (choice.explicit and not read):  # reading a named task gives the sentence on how to get it
+        why = _status(choice.item, read=False)
+        if why is None or choice.explicit:  # reading a named task gives the sentence on how to get it
             kept.append(choice)
-        elif choice.explicit:
-            raise MedsregError(f"{choice.where}.task: {why}")
         else:
             skipped.append((choice.item.task.name, why))
+    return kept, skipped
+
+
+def _read(selected: list[Selected], found: list[Survey]) -> tuple[list[tuple[Selected, Survey]], list[tuple[str, str]]]:
+    """After reading: drop tasks whose instances could not be read (a task the spec names is an error instead)."""
+    kept, skipped = [], []
+    for choice, result in zip(selected, found):
+        if result.unavailable is None:
+            kept.append((choice, result))
+        elif choice.explicit:
+            raise MedsregError(f"{choice.where}.task: {result.unavailable}")
+        else:
+            skipped.append((choice.item.task.name, result.unavailable))
     return kept, skipped
 
 
@@ -355,13 +360,6 @@ def suite_features():
     })
 
 
-def mixture_rows(plan: Plan) -> Iterator[dict[str, Any]]:
-    spec = plan.spec
-    for row, position, repeat in mixture_order(plan):
-        yield training_row(row.task, plan.pools[row.task.name], position, repeat, seed=spec.seed,
-                           p_original=spec.p_original, p_zero_shot=spec.p_zero_shot, shots=spec.shots)
-
-
 def suite_rows(suite: Suite, pairs: list) -> Iterator[dict[str, Any]]:
     categories = {id(entry): category.name for category in suite.categories for entry in category.tasks}
     for entry, task in pairs:
@@ -386,13 +384,24 @@ def _tokenization(options: BuildOptions) -> Any:
 def _write(options: BuildOptions, spec: MixtureSpec, default_samples: bool, catalog: Catalog, plan: Plan,
            suites: list[SuitePlan], tokenization: Any = None) -> dict[str, dict]:
     """Hand the datasets to the writer; ``default_samples``: the default spec over the bundled samples (the card says so)."""
-    from medsreg.build.writer import OutputDataset, write_build
+    from medsreg.build.writer import OutputDataset, tables_of, write_build
 
-    features, rows = training_features(), (lambda: mixture_rows(plan))
-    if tokenization is not None:  # only the mixture is tokenized: suites are prompts for generation
-        features, rows = tokenization.features(features), (lambda: tokenization.rows(mixture_rows(plan)))
+    rendered = training_features()
+    features = rendered if tokenization is None else tokenization.features(rendered)
+    items = {item.task.name: item for item in catalog.tasks}
+
+    def mixture(scratch: Path) -> Iterator[Any]:
+        with progress_bar("rendering the mixture", plan.total, options.quiet) as bar:
+            paths = render_tasks(plan, items, rendered.arrow_schema, scratch, workers=options.worker_count, progress=bar)
+        tables = shuffled_tables(plan, paths, rendered.arrow_schema)
+        if tokenization is None:
+            yield from tables
+        else:  # only the mixture is tokenized: suites are prompts for generation
+            rows = (row for table in tables for row in table.to_pylist())
+            yield from tables_of(tokenization.rows(rows), features, MIXTURE_PATH)
+
     # the writer draws the progress bars (on a terminal only, not with --quiet or in CI)
-    datasets = [OutputDataset(path=MIXTURE_PATH, split="train", features=features, rows=rows,
+    datasets = [OutputDataset(path=MIXTURE_PATH, split="train", features=features, tables=mixture,
                               total=None if tokenization is not None and options.pack else plan.total)] if plan.rows else []
     for suite, pairs in suites:
         datasets.append(OutputDataset(

@@ -4,7 +4,8 @@ Three steps, each a function the pipeline calls in turn:
 
 * ``select_tasks`` resolves the spec's include / exclude entries against the catalog's metadata
   (no instance is read): unknown names are errors with a did-you-mean;
-* ``decontaminate`` finds the training instances whose input overlaps a suite's test instance;
+* ``overlapping`` finds the training instances whose input overlaps a suite's test instance
+  (mixture.py calls it one task at a time);
 * ``make_plan`` applies the mixing math (T5 / seqio ``examples_proportional_mixing``: a capped
   size raised to 1/temperature, times a weight) and says, per task, how many rows are taken.
 
@@ -13,9 +14,10 @@ Three steps, each a function the pipeline calls in turn:
 
 from __future__ import annotations
 
+import hashlib
 import math
 import random
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -57,8 +59,9 @@ class Plan:
     rows: list[PlanRow] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     """(task, why) for tasks an entry covers that cannot be read here."""
-    pools: dict[str, list[Instance]] = field(default_factory=dict, repr=False)
-    """Task name -> its training instances left after decontamination: what rows and k-shot context come from."""
+    removed: dict[str, list[int]] = field(default_factory=dict, repr=False)
+    """Task name -> positions (in its training instances) that decontamination removed: the rest is the task's pool,
+    which rows and k-shot context come from. Instances are not held: the writer reads each task again."""
 
     @property
     def total(self) -> int:
@@ -185,35 +188,20 @@ def _covered(entry: MixtureEntry, kind: str, catalog: Catalog, where: str) -> li
 # --------------------------------------------------------------------------- decontamination
 
 
-def decontaminate(pools: dict[str, list[Instance]], references: list[str]) -> dict[str, set[int]]:
-    """Task -> positions (in its pool) of the instances whose input overlaps a reference text (13-gram or equal).
-
-    The training inputs are streamed into the overlap index, so nothing beyond the pools is held.
-    """
-    from medsreg.overlap import OverlapIndex
-
-    removed: dict[str, set[int]] = {name: set() for name in pools}
-    if not references or not pools:
-        return removed
-    names = list(pools)
-    starts = np.cumsum([0] + [len(pools[name]) for name in names])
-    index = OverlapIndex(references)
-    texts = (instance["input"] for name in names for instance in pools[name])
-    for position, _, _ in index.matches(texts):
-        owner = int(np.searchsorted(starts, position, side="right")) - 1
-        removed[names[owner]].add(position - int(starts[owner]))
-    return removed
+def overlapping(index, texts: Iterable[str]) -> list[int]:
+    """Positions (sorted) of the texts that overlap a reference of ``index`` (an ``OverlapIndex``): 13-gram or equal."""
+    return sorted({position for position, _, _ in index.matches(texts)})
 
 
 # --------------------------------------------------------------------------- the mixing math
 
 
-def make_plan(spec: MixtureSpec, selected: list[Selected], pools: dict[str, list[Instance]],
-              removed: dict[str, int] | None = None, skipped: list[tuple[str, str]] | None = None, *,
+def make_plan(spec: MixtureSpec, selected: list[Selected], kept_counts: dict[str, int],
+              removed: dict[str, list[int]] | None = None, skipped: list[tuple[str, str]] | None = None, *,
               allow_empty: bool = False) -> Plan:
-    """How many rows each task gives; ``pools`` holds the instances kept after decontamination.
+    """How many rows each task gives; ``kept_counts``: task -> training instances kept after decontamination.
 
-    ``removed`` is task -> instances decontamination removed (so available = kept + removed).
+    ``removed`` is task -> positions decontamination removed (so available = kept + removed).
     ``allow_empty``: no available task gives an empty plan instead of an error (a suites-only build).
     """
     removed = removed or {}
@@ -223,7 +211,7 @@ def make_plan(spec: MixtureSpec, selected: list[Selected], pools: dict[str, list
         why = f" ({len(skipped)} covered tasks are not available here, e.g. {skipped[0][1]})" if skipped else ""
         raise MedsregError(f"the mixture spec selects no available training task{why}; check its include / exclude "
                            "entries against 'medsreg list --split train --status available'")
-    kept = [len(pools[item.item.task.name]) for item in selected]
+    kept = [kept_counts[item.item.task.name] for item in selected]
     fixed: dict[int, int] = {}
     weighted: list[int] = []
     for position, choice in enumerate(selected):
@@ -269,11 +257,12 @@ def make_plan(spec: MixtureSpec, selected: list[Selected], pools: dict[str, list
         name = choice.item.task.name
         count = taken[position]
         rows.append(PlanRow(
-            task=choice.item.task, available=kept[position] + removed.get(name, 0), decontaminated=removed.get(name, 0),
+            task=choice.item.task, available=kept[position] + len(removed.get(name, ())),
+            decontaminated=len(removed.get(name, ())),
             taken=count, factor=count / kept[position] if kept[position] else 0.0, unit=_unit(choice.entry, caps[position]),
         ))
-    plan = Plan(spec=spec, rows=rows, skipped=list(skipped or []), pools={choice.item.task.name: pools[choice.item.task.name]
-                                                                           for choice in selected})
+    plan = Plan(spec=spec, rows=rows, skipped=list(skipped or []),
+                removed={row.task.name: list(removed.get(row.task.name, ())) for row in rows})
     if plan.total == 0:
         raise MedsregError("the mixture spec gives an empty mixture (every task takes 0 rows); raise a 'weight', 'n', "
                            "'fraction' or 'total'")
@@ -330,30 +319,31 @@ def draws(seed: int, task: str, kept: int, taken: int) -> tuple[np.ndarray, np.n
     return np.concatenate(positions), np.concatenate(repeats)
 
 
-def mixture_order(plan: Plan) -> Iterator[tuple[PlanRow, int, int]]:
-    """(row of the plan, instance position, repeat) for every mixture row, shuffled with the seed.
+BUCKET_ROWS = 16_384
+"""Rows per shuffle bucket (on average): what the writer holds at once, whatever the mixture's size."""
 
-    Only three integer columns per row are held (not the rendered rows): 24 bytes a row.
+
+def bucket_count(total: int) -> int:
+    return max(1, -(-total // BUCKET_ROWS))
+
+
+def _stream_seed(*parts: object) -> int:
+    """A 64-bit seed from text: the same on every machine and in every process (unlike ``hash()``)."""
+    return int.from_bytes(hashlib.sha256("|".join(map(str, parts)).encode()).digest()[:8], "little")
+
+
+def row_buckets(seed: int, task: str, rows: int, buckets: int) -> np.ndarray:
+    """The shuffle bucket of each of a task's rows (uniform, seeded by the mixture seed and the task alone).
+
+    Two-pass shuffle: every row goes to a random bucket, then each bucket is permuted on its own;
+    the result is a uniform random order, and only one bucket is ever held in memory.
     """
-    tasks, positions, repeats = [], [], []
-    for index, row in enumerate(plan.rows):
-        where, repeat = draws(plan.spec.seed, row.task.name, row.kept, row.taken)
-        tasks.append(np.full(where.size, index, dtype=np.int64))
-        positions.append(where)
-        repeats.append(repeat)
-    task_column = np.concatenate(tasks) if tasks else np.empty(0, np.int64)
-    order = np.random.default_rng(plan.spec.seed).permutation(task_column.size)
-    task_column = task_column[order]
-    position_column = np.concatenate(positions)[order]
-    repeat_column = np.concatenate(repeats)[order]
-    for start in range(0, order.size, _ORDER_CHUNK):  # Python ints for a chunk at a time, not for the whole mixture
-        chunk = slice(start, start + _ORDER_CHUNK)
-        for task_index, position, repeat in zip(task_column[chunk].tolist(), position_column[chunk].tolist(),
-                                                repeat_column[chunk].tolist()):
-            yield plan.rows[task_index], position, repeat
+    return np.random.default_rng(_stream_seed(seed, task, "bucket")).integers(0, buckets, size=rows)
 
 
-_ORDER_CHUNK = 65_536
+def bucket_order(seed: int, bucket: int, rows: int) -> np.ndarray:
+    """The permutation of one bucket's rows (gathered task by task, in the order of the plan)."""
+    return np.random.default_rng(_stream_seed(seed, bucket, "order")).permutation(rows)
 
 
 def suite_references(suites: Iterable[SuitePlan]) -> list[str]:

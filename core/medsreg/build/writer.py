@@ -5,11 +5,13 @@ files laid out exactly as ``datasets.DatasetDict.save_to_disk`` lays them out (s
 ``datasets.load_from_disk`` reads them), the optional Parquet / JSONL export, the content
 hash of each dataset, and the swap of the finished directory into place.
 
-* Streaming: rows are pulled from a generator ``BATCH_ROWS`` at a time; nothing holds a
-  whole dataset, so memory stays flat from thousands to millions of rows.
+* Streaming: a dataset is a generator of rows (converted ``BATCH_ROWS`` at a time) or of
+  pyarrow tables; nothing holds a whole dataset, so memory stays flat from thousands to
+  millions of rows. A table producer gets a scratch folder inside the partial build, removed
+  once its dataset is written (or with the partial build).
 * Reproducible: the same rows give the same bytes. The content hash is the sha256 of the
-  canonical JSON lines of the rows (``canonical_lines``) in order; the datasets fingerprint
-  is derived from it, and nothing written holds a time or a machine path.
+  dataset's Arrow files concatenated in order (``cat OUT/mixture/train/data-*.arrow | sha256sum``);
+  the datasets fingerprint is derived from it, and nothing written holds a time or a machine path.
 * Atomic: everything is written into ``.<name>.partial-<pid>`` beside the output and
   renamed on success; an overwritten output is moved to ``.<name>.old-<pid>`` and deleted
   only after the new one is in place. Leftovers of killed builds are cleaned (or, for an
@@ -37,6 +39,7 @@ from medsreg.errors import MedsregError
 
 if TYPE_CHECKING:
     import datasets
+    import pyarrow as pa
 
 BATCH_ROWS = 1000
 """Rows converted to Arrow at a time: datasets' own writer batch size (config.DEFAULT_MAX_BATCH_SIZE)."""
@@ -44,6 +47,8 @@ MAX_SHARD_BYTES = 500 * 10**6
 """Arrow bytes per data file before a new shard starts: datasets' save_to_disk default (config.MAX_SHARD_SIZE)."""
 EXPORT_FORMATS = ("parquet", "jsonl")
 TOP_LEVEL_FILES = ("README.md", "manifest.json")
+SCRATCH = ".scratch"
+"""Folder of the partial build where table producers keep temporary files."""
 BUILD_MARKER = "manifest.json"
 """A directory holding this file is a previous build, which --overwrite may replace."""
 
@@ -60,17 +65,16 @@ class OutputDataset:
     split: str
     """"train" or "test": the split of the DatasetDict saved under ``path``."""
     features: datasets.Features
-    rows: Callable[[], Iterator[dict]]
+    rows: Callable[[], Iterator[dict]] | None = None
     """Called once; yields the rows, each a dict with exactly the columns of ``features``."""
     total: int | None = None
     """Rows expected, when known: only for the progress bar."""
+    tables: Callable[[Path], Iterator[pa.Table]] | None = None
+    """Instead of ``rows``: called once with a scratch folder; yields pyarrow tables of the features' schema."""
 
 
 def canonical_lines(rows: Iterable[dict[str, Any]]) -> bytes:
-    """The rows as canonical JSON lines (sorted keys, UTF-8, no spaces): what the content hash is taken over.
-
-    The JSONL export is exactly these bytes, so ``sha256sum export/<name>.jsonl`` equals the dataset's hash.
-    """
+    """The rows as canonical JSON lines (sorted keys, UTF-8, no spaces): the JSONL export's bytes."""
     return "".join(_CANONICAL.encode(row) + "\n" for row in rows).encode("utf-8")
 
 
@@ -133,6 +137,7 @@ def write_build(
         stats: dict[str, dict] = {}
         for dataset in datasets:
             stats[dataset.path] = _write_dataset(partial, dataset, export, quiet, max_shard_bytes)
+        shutil.rmtree(partial / SCRATCH, ignore_errors=True)
         files = finalize(stats)
         for name in sorted(files):
             if name not in TOP_LEVEL_FILES:
@@ -252,31 +257,45 @@ def _write_dataset(root: Path, dataset: OutputDataset, export: str | None, quiet
     # the exact bytes DatasetDict.save_to_disk writes
     _write_text(dict_dir / "dataset_dict.json", json.dumps({"splits": [dataset.split]}))
 
-    schema = dataset.features.arrow_schema
-    columns = list(dataset.features)
-    digest = hashlib.sha256()
     shards = _ShardWriter(split_dir, dataset.features, max_shard_bytes)
     exporter = _Exporter(root, dataset, export)
-    progress = _progress(dataset, quiet)
+    scratch = root / SCRATCH / dataset.path.replace("/", "--")
+    progress = progress_bar(f"writing {dataset.path}", dataset.total, quiet)
     try:
-        for batch in _batches(dataset.rows(), BATCH_ROWS):
-            _check_columns(batch, columns, dataset.path, shards.rows)
-            lines = canonical_lines(batch)
-            digest.update(lines)
-            table = pa.Table.from_pylist(batch, schema=schema)
+        if dataset.tables is not None:
+            tables = dataset.tables(scratch)
+        else:
+            tables = tables_of(dataset.rows() if dataset.rows is not None else iter(()), dataset.features, dataset.path)
+        schema = dataset.features.arrow_schema
+        for table in tables:
+            if not table.schema.equals(schema):
+                raise ValueError(f"a table of {dataset.path!r} does not have the schema of its features: "
+                                 f"{table.schema} != {schema}")
             shards.write(table)
-            exporter.write(table, lines)
-            progress.update(len(batch))
+            exporter.write(table)
+            progress.update(table.num_rows)
         shard_rows, num_bytes = shards.finish()
         exporter.finish()
     finally:
         progress.close()
         shards.close()
         exporter.close()
+        shutil.rmtree(scratch, ignore_errors=True)
 
-    content_hash = digest.hexdigest()
+    content_hash = shards.sha256()
     _write_split_metadata(split_dir, dataset, shard_rows, num_bytes, content_hash)
     return {"split": dataset.split, "rows": sum(shard_rows), "sha256": content_hash}
+
+
+def tables_of(rows: Iterable[dict], features: datasets.Features, path: str) -> Iterator[pa.Table]:
+    """Rows (dicts with exactly the columns of ``features``) as pyarrow tables of ``BATCH_ROWS`` rows."""
+    import pyarrow as pa
+
+    schema, columns, done = features.arrow_schema, list(features), 0
+    for batch in _batches(iter(rows), BATCH_ROWS):
+        _check_columns(batch, columns, path, done)
+        done += len(batch)
+        yield pa.Table.from_pylist(batch, schema=schema)
 
 
 def _batches(rows: Iterator[dict], size: int) -> Iterator[list[dict]]:
@@ -342,6 +361,7 @@ class _ShardWriter:
         self.rows = 0
         self.shard_rows: list[int] = []
         self.shard_bytes: list[int] = []
+        self.files: list[Path] = []
         self._writer = None
 
     def _pending(self, index: int) -> Path:
@@ -376,9 +396,19 @@ class _ShardWriter:
         if self._writer is not None:
             self._close_current()
         count = len(self.shard_rows)
-        for index in range(count):
-            os.rename(self._pending(index), self.folder / _shard_name(index, count))
+        self.files = [self.folder / _shard_name(index, count) for index in range(count)]
+        for index, path in enumerate(self.files):
+            os.rename(self._pending(index), path)
         return list(self.shard_rows), sum(self.shard_bytes)
+
+    def sha256(self) -> str:
+        """Of the finished files' bytes, in order."""
+        digest = hashlib.sha256()
+        for path in self.files:
+            with open(path, "rb") as handle:
+                while block := handle.read(1 << 22):
+                    digest.update(block)
+        return digest.hexdigest()
 
     def close(self) -> None:
         if self._writer is not None:
@@ -406,11 +436,11 @@ class _Exporter:
         else:
             self._jsonl = open(path, "wb")  # noqa: SIM115 - open across many write() calls, closed by close()
 
-    def write(self, table, lines: bytes) -> None:
+    def write(self, table) -> None:
         if self._parquet is not None:
             self._parquet.write_table(table)
         elif self._jsonl is not None:
-            self._jsonl.write(lines)
+            self._jsonl.write(canonical_lines(table.to_pylist()))
 
     def finish(self) -> None:
         if self._parquet is not None:
@@ -426,10 +456,10 @@ class _Exporter:
             self._jsonl = None
 
 
-def _progress(dataset: OutputDataset, quiet: bool):
+def progress_bar(description: str, total: int | None, quiet: bool, unit: str = " rows"):
+    """A tqdm bar on a terminal; nothing with ``quiet``, in CI or when stderr is not a terminal. Also a context manager."""
     from tqdm.auto import tqdm
 
     in_ci = os.environ.get("CI", "").lower() in ("1", "true", "yes")
     # disable=None: tqdm shows the bar only when stderr is a terminal
-    return tqdm(total=dataset.total, desc=f"writing {dataset.path}", unit=" rows",
-                disable=True if quiet or in_ci else None, leave=False)
+    return tqdm(total=total, desc=description, unit=unit, disable=True if quiet or in_ci else None, leave=False)
