@@ -179,3 +179,23 @@ def test_suite_prompts_are_fixed_by_the_suite_seed_not_the_mixture():
     assert rows == [suite_row(make_suite(), "NER", entry, ner, ner.instances, p) for p in range(30)]
     reseeded = [suite_row(make_suite(seed=9), "NER", entry, ner, ner.instances, p) for p in range(30)]
     assert rows != reseeded
+
+
+def test_row_random_is_keyed_uniform_and_unbiased():
+    from medsreg.build.render import RowRandom
+
+    first = RowRandom("0|t|7|0")
+    draws = [first.randrange(3) for _ in range(30)]  # past one digest block (8 values)
+    again = RowRandom("0|t|7|0")
+    assert [again.randrange(3) for _ in range(30)] == draws
+    other = RowRandom("0|t|7|1")
+    assert [other.randrange(3) for _ in range(30)] != draws
+    rng = RowRandom("uniform")
+    counts = Counter(rng.randrange(1, 4) for _ in range(30_000))
+    assert set(counts) == {1, 2, 3} and all(abs(count - 10_000) < 400 for count in counts.values())
+    mean = sum(rng.random() for _ in range(20_000)) / 20_000
+    assert abs(mean - 0.5) < 0.01
+    picked = rng.sample(list(range(10)), 4)
+    assert len(set(picked)) == 4 and set(picked) <= set(range(10))
+    firsts = Counter(RowRandom(str(i)).sample(["a", "b", "c"], 1)[0] for i in range(3_000))
+    assert all(abs(count - 1_000) < 120 for count in firsts.values())

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -51,6 +52,8 @@ class Survey:
     """Why the instances could not be read, or None."""
     problems: list[str] = field(default_factory=list)
     """Errors reading found (warnings for the user)."""
+    decontamination_s: float = 0.0
+    """Seconds spent looking the task's inputs up in the overlap index (in whichever process read it)."""
 
 
 def default_workers() -> int:
@@ -114,8 +117,10 @@ def _survey_one(position: int) -> Survey:
             return Survey(unavailable=why, problems=problems)
         pool = training_instances(task)
         index = _SHARED["index"]
+        start = time.perf_counter()
         removed = overlapping(index, (instance["input"] for instance in pool)) if index is not None else []
-        return Survey(available=len(pool), removed=removed, definition=list(task.definition), problems=problems)
+        return Survey(available=len(pool), removed=removed, definition=list(task.definition), problems=problems,
+                      decontamination_s=time.perf_counter() - start)
 
 
 def survey(items: Sequence[LoadedTask], index: Any, *, workers: int = 1, progress: Any = None) -> list[Survey]:

@@ -63,6 +63,8 @@ class BuildResult:
     """{dataset path: {"rows", "sha256"}}; None for a dry run."""
     output: Path | None = None
     from_samples: bool = False
+    decontamination_s: float = 0.0
+    """Seconds the training inputs spent in the overlap index, summed over the worker processes."""
 
 
 def run_build(options: BuildOptions, *, say: Echo = print, warn: Echo = print) -> BuildResult:
@@ -150,7 +152,8 @@ def plan_build(spec: MixtureSpec, origin: str, catalog: Catalog, suite_names: tu
                      skipped_tasks + more_skipped, allow_empty=suites_only_ok and bool(suites))
     from_samples = all(row.task.plugin == SAMPLES_PLUGIN for row in plan.rows) and all(
         task.plugin == SAMPLES_PLUGIN for _, pairs in suites for _, task in pairs)
-    return BuildResult(plan=plan, suites=suites, skipped_suites=skipped_suites, from_samples=from_samples)
+    return BuildResult(plan=plan, suites=suites, skipped_suites=skipped_suites, from_samples=from_samples,
+                       decontamination_s=sum(result.decontamination_s for result in found))
 
 
 def _unique(suites: list[LoadedSuite]) -> list[LoadedSuite]:
