@@ -6,6 +6,8 @@ with special tokens for the roles and a small Jinja chat template, saved with sa
 
 from __future__ import annotations
 
+import json
+
 import random
 from pathlib import Path
 
@@ -241,6 +243,10 @@ def test_build_with_a_tokenizer_writes_token_columns(tmp_path, tokenizer_dir, to
         run_build(BuildOptions(output=output, tokenizer=tokenizer_dir, max_length=512, pack=pack, quiet=True,
                                plugins_dirs=(plugins,)), say=lambda line: None, warn=lambda line: None)
         mixture = load_from_disk(str(output / "mixture"))["train"]
+        recorded = json.loads((output / "manifest.json").read_text(encoding="utf-8"))["datasets"]["mixture"]["tokenization"]
+        assert recorded["rows"] == 10 and recorded["dropped"] == 0 and recorded["pack"] is pack
+        assert recorded["blocks"] == (mixture.num_rows if pack else 0)
+        assert recorded["summary"] in (output / "README.md").read_text(encoding="utf-8")
         if pack:
             assert mixture.num_rows < 10 and sorted(i for ids in mixture["instance_ids"] for i in ids) == sorted(
                 f"dx-{i}" for i in range(10))

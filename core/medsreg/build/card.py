@@ -64,7 +64,8 @@ _SAMPLES_NOTE = (
 )
 _REPRODUCIBLE_NOTE = (
     "Rebuilding with the same plugins, sources and spec gives the same bytes: `manifest.json` records the versions, "
-    "the spec, the seed and a sha256 per dataset (of its rows as canonical JSON lines)."
+    "the spec, the seed and a sha256 per dataset (of its Arrow files in order: "
+    "`cat mixture/train/data-*.arrow | sha256sum`)."
 )
 _COLUMNS_NOTE = (
     "Training rows carry `messages` (system / user / assistant: the TRL conversational format), `prompt` / "
@@ -240,8 +241,10 @@ def _contents(stats: dict[str, dict]) -> str:
                     for path, entry in stats.items()])
     example = next(iter(stats), MIXTURE_PATH)
     split = stats.get(example, {}).get("split", "train")
+    tokenized = [f"`{path}/` is tokenized (`input_ids`, `labels`): {entry['tokenization']['summary']}."
+                 for path, entry in stats.items() if entry.get("tokenization")]
     return "\n".join([
-        "## Contents", "", table, "",
+        "## Contents", "", table, "", *[line + "\n" for line in tokenized],
         "Each folder is a `datasets.DatasetDict` saved with `save_to_disk`:", "",
         "```python", "from datasets import load_from_disk", "",
         f"rows = load_from_disk(\"{example}\")[\"{split}\"]  # path relative to this folder", "```", "",

@@ -196,10 +196,11 @@ def _spec(options: BuildOptions) -> tuple[MixtureSpec, str, bool]:
 
 
 def _catalog(plugins_dirs: tuple[Path, ...], warn: Echo) -> Catalog:
-    from medsreg.catalog import load_installed
+    from medsreg.catalog import check_configuration, load_installed
     from medsreg.plugins import get_plugin_manager
 
     catalog = load_installed(get_plugin_manager(plugins_dirs))
+    check_configuration(catalog)  # a misspelled --source would otherwise only show as tasks left out
     for problem in catalog.findings.problems:
         if problem.severity != "note":
             warn(f"warning: {problem.location()}: {problem.message}")
@@ -416,6 +417,13 @@ def _write(options: BuildOptions, spec: MixtureSpec, default_samples: bool, cata
     def finalize(stats: dict[str, dict]) -> dict[str, str]:
         from medsreg.build.card import render_card
         from medsreg.build.manifest import build_manifest, dump_manifest
+
+        if tokenization is not None and MIXTURE_PATH in stats:  # what truncation, dropping and packing did
+            counts = tokenization.counts
+            stats[MIXTURE_PATH]["tokenization"] = {
+                "max_length": options.max_length, "pack": options.pack, "rows": counts.rows,
+                "truncated": counts.truncated, "dropped": counts.dropped, "blocks": counts.blocks,
+                "summary": counts.summary(options.max_length)}
 
         mixture = plan if plan.rows else None
         return {
