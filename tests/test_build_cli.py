@@ -277,6 +277,53 @@ def test_a_misspelled_source_is_named_with_did_you_mean(runner, plugins):
     assert "Did you mean 'remote-bench'?" in result.stderr
 
 
+def test_a_build_killed_while_workers_render_leaves_nothing_and_the_rerun_is_identical(tmp_path, no_sources):
+    """SIGKILL of ``medsreg build`` while its worker processes write the scratch files of the mixture."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    data, root = tmp_path / "data", tmp_path / "plugins"
+    cards = {}
+    for name in ("alpha", "beta", "gamma"):
+        write_json(data / f"{name}.json", _task(name, "Train", "Diagnosis",
+                                                [f"{name} vignette {i}: fever for {i % 17} days, cough." for i in range(9000)],
+                                                [f"Diagnose ({name})."]))
+        cards[name] = task_document(
+            Categories=["Diagnosis"], Split_Type="Train", Instances=None, Definition=[f"Diagnose ({name})."],
+            medsreg={"name": name, "version": "1.0", "license": "CC-BY-4.0", "access": "public",
+                     "instances_from": {"kind": "local", "key": "streamed", "path": f"{name}.json"}})
+    make_plugin(root, "streamed", cards)
+    env = {**os.environ, "MEDSREG_PLUGINS": "streamed", "MEDSREG_SOURCE_STREAMED": str(data)}
+
+    def start(output: Path) -> subprocess.Popen:
+        code = "import sys; from medsreg.cli import cli; cli(sys.argv[1:])"
+        return subprocess.Popen([sys.executable, "-c", code, "build", "--plugins-dir", str(root), "--quiet",
+                                 "--workers", "2", "--output", str(output)], env=env, cwd=tmp_path,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    output = tmp_path / "out"
+    process = start(output)
+    scratch = tmp_path / f".out.partial-{process.pid}" / ".scratch"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None and not any(scratch.rglob("task-*.arrow")):
+        time.sleep(0.005)
+    assert process.poll() is None, "the build finished before it could be killed; give it more rows"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert not output.exists()
+
+    time.sleep(0.5)  # the orphaned workers see their parent gone and stop
+    assert start(output).wait(timeout=300) == 0
+    assert start(tmp_path / "reference").wait(timeout=300) == 0
+    manifest = json.loads((output / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest == json.loads((tmp_path / "reference" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["datasets"]["mixture"]["rows"] == 27_000
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "out", "plugins", "reference"]
+
+
 def test_overwrite_replaces_a_previous_build(runner, plugins, tmp_path, writer_modules):
     output = tmp_path / "out"
     assert build(runner, plugins, "--output", str(output), "--quiet").exit_code == 0
