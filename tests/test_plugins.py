@@ -164,8 +164,8 @@ def test_broken_config_file_is_a_sentence(tmp_path, runner, monkeypatch):
 CORPORA_AND_METRICS = """
 from medsreg import Corpus, Metric, hookimpl
 
-def exact(predictions, references):
-    return {"accuracy": 100.0 * sum(p in r for p, r in zip(predictions, references)) / max(len(predictions), 1)}
+def exact(predictions, references, context):
+    return {"exact": 100.0 * sum(p in r for p, r in zip(predictions, references)) / max(len(predictions), 1)}
 
 @hookimpl
 def register_corpora():
@@ -182,8 +182,12 @@ def test_corpora_and_metrics_are_collected_and_counted(tmp_path, runner):
     make_plugin(tmp_path, "extras", {}, init_py=CORPORA_AND_METRICS)
     catalog = load_installed(get_plugin_manager([tmp_path]))
     assert [(owner, corpus.name) for owner, corpus in catalog.corpora] == [("extras", "extras/web-en")]
-    ((owner, metric),) = catalog.metrics
-    assert owner == "extras" and metric.compute(["a"], [["a"]]) == {"accuracy": 100.0}
+    from medsreg import MetricContext
+
+    ((owner, metric),) = [(owner, metric) for owner, metric in catalog.metrics if owner != "medsreg"]
+    assert owner == "extras" and metric.compute(["a"], [["a"]], MetricContext()) == {"exact": 100.0}
+    # medsreg's own metrics come through the same hook, from the built-in plugin "medsreg"
+    assert {"mcqa_accuracy", "bleu1", "rougeL", "entity_f1"} <= {m.name for o, m in catalog.metrics if o == "medsreg"}
     result = runner.invoke(cli, ["plugins", "--json", "--plugins-dir", str(tmp_path)])
     (row,) = json.loads(result.stdout)
     assert (row["tasks"], row["corpora"], row["metrics"]) == (0, 1, 1)

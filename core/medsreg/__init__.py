@@ -30,6 +30,7 @@ _LAZY = {
     "read_tasks": "medsreg.catalog",
     "Corpus": "medsreg.models",
     "Metric": "medsreg.models",
+    "MetricContext": "medsreg.models",
     "MedsregError": "medsreg.errors",
 }
 
@@ -44,6 +45,7 @@ if TYPE_CHECKING:  # pragma: no cover
         Instance,
         LocalSource,
         Metric,
+        MetricContext,
         Suite,
         SuiteCategory,
         SuiteTask,

@@ -375,6 +375,37 @@ def new_command(name: str, output: Path) -> None:
     click.echo(f"created {folder}; edit its task file, then: medsreg validate {folder}")
 
 
+@cli.command("score")
+@click.argument("predictions", type=click.Path(path_type=Path))
+@click.option("--compat", type=click.Choice(["fixed", "official"]), default="fixed", show_default=True,
+              help="'official' reproduces the MedS-Bench scripts, bugs included (docs/metrics.md lists the differences).")
+@click.option("--format", "output_format", type=click.Choice(["text", "json", "markdown", "csv"]), default="text",
+              show_default=True, help="How to print the scores.")
+@click.option("--output", "-o", type=click.Path(path_type=Path), help="Also write the results as JSON to this file "
+              "(what 'medsreg leaderboard' reads).")
+@click.option("--allow-empty", is_flag=True, help="Score empty or NaN outputs as wrong instead of refusing the file.")
+@_plugin_options
+def score_command(predictions: Path, compat: str, output_format: str, output: Path | None, allow_empty: bool,
+                  plugins_dirs: tuple[Path, ...], strict: bool) -> None:
+    """Score PREDICTIONS (predictions.jsonl from 'medsreg eval', or a submission CSV: task_id,input,GT,output).
+
+    Prints each category's score (the mean of its tasks, as the leaderboard reports it), each
+    task's, and the pooled groups' (e.g. MedS-Bench's CT and MRI summarization).
+    """
+    from medsreg.predictions import read_predictions
+    from medsreg.score import RENDERERS, render_json, score
+
+    catalog, _ = _load(plugins_dirs, strict)
+    found = read_predictions(predictions, catalog, allow_empty=allow_empty)
+    metrics = {metric.name: metric for _, metric in catalog.metrics}
+    results = score(found, metrics, official=compat == "official")
+    if output is not None:
+        from medsreg.files import write_text_atomically
+
+        write_text_atomically(output, render_json(results) + "\n")
+    click.echo(RENDERERS[output_format](results))
+
+
 # 'medsreg build' lives in its own package; its module imports click only (datasets is imported when it runs)
 from medsreg.build.command import build_command
 

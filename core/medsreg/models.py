@@ -272,15 +272,29 @@ class Corpus(BaseModel):
     loader: SkipJsonSchema[Callable[[], Iterable[str]] | None] = Field(default=None, exclude=True)
 
 
+class MetricContext(BaseModel):
+    """What a metric may need besides outputs and references."""
+
+    languages: list[str] = Field(default_factory=list, description="ISO 639 code of each instance's output ('en' if unknown).")
+    official: bool = Field(default=False, description="Reproduce the official scripts' behaviour, bugs included "
+                           "(``--compat official``), instead of the corrected one.")
+
+
 class Metric(BaseModel):
-    """A scoring function: predictions and references in, named scores (x100) out."""
+    """A scoring function: ``compute(outputs, references, context)`` gives ``{metric name: score x100}``.
+
+    ``outputs[i]`` is a model's text for instance i, ``references[i]`` its reference texts, and
+    ``context`` a ``MetricContext``. A metric is computed over a whole task (or a pooled group of
+    tasks): corpus-level metrics (micro F1, macro P/R/F1) need every instance at once.
+    """
 
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
 
-    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="As suites name it, e.g. 'bleu1', 'rougeL'.")
     description: str
     higher_is_better: bool = True
-    compute: SkipJsonSchema[Callable[[list[str], list[list[str]]], dict[str, float]] | None] = Field(default=None, exclude=True)
+    compute: SkipJsonSchema[Callable[[list[str], list[list[str]], MetricContext], dict[str, float]] | None] = Field(
+        default=None, exclude=True)
 
 
 # --------------------------------------------------------------------------- suites

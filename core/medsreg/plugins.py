@@ -33,6 +33,9 @@ ENTRY_POINT_GROUP = "medsreg"
 ALLOW_ENV = "MEDSREG_PLUGINS"
 BLOCK_ENV = "MEDSREG_DISABLED_PLUGINS"
 HOOK_NAMES = ("register_tasks", "register_corpora", "register_metrics", "register_suites")
+BUILTIN_NAME = "medsreg"
+BUILTIN_MODULE = "medsreg.metrics.builtin"
+"""medsreg's own hook implementations, registered first under the name "medsreg" (a plugin may not take it)."""
 
 
 @dataclass
@@ -58,9 +61,11 @@ class PluginSet:
 
     manager: pluggy.PluginManager
     plugins: list[PluginInfo]
+    builtin: PluginInfo | None = None
+    """medsreg's own hook implementations (its metrics), registered like a plugin but not listed as one."""
 
     def get(self, name: str) -> PluginInfo:
-        for info in self.plugins:
+        for info in [*self.plugins, *([self.builtin] if self.builtin else [])]:
             if info.name == name:
                 return info
         raise KeyError(name)
@@ -88,6 +93,9 @@ def get_plugin_manager(plugin_dirs: Sequence[Path] = ()) -> PluginSet:
     """A fresh plugin manager with every allowed plugin loaded (or recorded as broken)."""
     manager = pluggy.PluginManager(ENTRY_POINT_GROUP)
     manager.add_hookspecs(hookspecs)
+    # first, so that its metric names win over a plugin's duplicate
+    builtin = PluginInfo(name=BUILTIN_NAME, module=BUILTIN_MODULE, version=_version(), origin="built-in")
+    _register(manager, builtin, importlib.import_module(BUILTIN_MODULE))
     allowed, blocked = _names_from_env(ALLOW_ENV), _names_from_env(BLOCK_ENV) or set()
     plugins: list[PluginInfo] = []
 
@@ -103,6 +111,8 @@ def get_plugin_manager(plugin_dirs: Sequence[Path] = ()) -> PluginSet:
             candidates.append((_entry_point_info(entry), entry))
 
     for info, loader in candidates:
+        if info.name == BUILTIN_NAME:
+            info.errors.append(f"takes the name {BUILTIN_NAME!r}, which is medsreg's own; rename its entry point")
         if not wanted(info.name):
             continue
         plugins.append(info)
@@ -114,7 +124,13 @@ def get_plugin_manager(plugin_dirs: Sequence[Path] = ()) -> PluginSet:
             info.errors.append(f"importing {info.module} raised {type(error).__name__}: {error}")
             continue
         _register(manager, info, module)
-    return PluginSet(manager, plugins)
+    return PluginSet(manager, plugins, builtin)
+
+
+def _version() -> str:
+    from medsreg import __version__
+
+    return __version__
 
 
 def _register(manager: pluggy.PluginManager, info: PluginInfo, module: ModuleType) -> None:

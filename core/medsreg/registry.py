@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 
 from pydantic import TypeAdapter
 
 from medsreg.catalog import Catalog, load_static
+from medsreg.files import write_text_atomically
 from medsreg.models import (
     SCHEMA_MODELS,
     RegistryFile,
@@ -86,7 +85,7 @@ def generated_files(root: Path) -> tuple[dict[Path, str], Catalog]:
 
 def write_installed(catalog: Catalog, output: Path) -> Path:
     """An index of what the installed plugins provide here, sources resolved (counts as configured on this machine)."""
-    _write_atomic(output, _dumps(build_registry(catalog).model_dump(mode="json")))
+    write_text_atomically(output, _dumps(build_registry(catalog).model_dump(mode="json")))
     return output
 
 
@@ -102,18 +101,6 @@ def write(root: Path) -> tuple[list[Path], Catalog]:
     for path, text in files.items():
         if path.is_file() and path.read_text(encoding="utf-8") == text:
             continue
-        _write_atomic(path, text)
+        write_text_atomically(path, text)
         written.append(path)
     return written, catalog
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as out:
-            out.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

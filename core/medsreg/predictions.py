@@ -1,0 +1,176 @@
+"""Reading predictions to score: medsreg's own ``predictions.jsonl`` and the leaderboard's submission CSV.
+
+* ``predictions.jsonl`` (written by ``medsreg eval``): one object per line with ``task``,
+  ``instance_id``, ``references``, ``output``, ``metrics``, ``category``, ``group``, ``average``
+  (and more, ignored here). A torn last line (an eval killed mid-write) is skipped with a note.
+* the official submission CSV: columns ``task_id,input,GT,output`` (task id as in the released
+  file names: "task57", "57" or the whole file stem). How each task is scored (metrics,
+  category, pooling group) comes from the installed suite that holds it (``meds-bench``).
+
+Every problem is a ``MedsregError`` sentence naming the file, the line or row, and the fix:
+missing columns, unknown task ids (with did-you-mean), duplicated rows, empty or NaN outputs
+(unless ``allow_empty``: they then score 0).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from medsreg.errors import MedsregError
+from medsreg.vocabulary import did_you_mean
+
+CSV_COLUMNS = ("task_id", "input", "GT", "output")
+JSONL_KEYS = ("task", "instance_id", "references", "output", "metrics", "category")
+_TASK_ID = re.compile(r"^(?:task)?(\d+)(?:_|$)", re.IGNORECASE)
+_NAN = {"nan", "NaN", "NAN", "None", "null"}
+
+
+@dataclass
+class Prediction:
+    """One model output to score, with how its task is scored."""
+
+    task: str
+    instance_id: str
+    output: str
+    references: list[str]
+    metrics: list[str]
+    category: str
+    group: str | None = None
+    average: bool = True
+    language: str = "en"
+    where: str = ""
+    """File and line / row, for messages."""
+
+
+@dataclass
+class Predictions:
+    rows: list[Prediction] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    model: str | None = None
+    suite: str | None = None
+
+
+def read_predictions(path: Path, catalog: Any, *, allow_empty: bool = False) -> Predictions:
+    """The predictions in ``path`` (.jsonl or .csv); ``catalog`` (installed tasks and suites) gives languages and,
+    for the CSV, how each task is scored."""
+    if not path.is_file():
+        raise MedsregError(f"{path} does not exist; give the predictions.jsonl written by 'medsreg eval' or a "
+                           "submission CSV (task_id,input,GT,output)")
+    if path.suffix.lower() == ".csv":
+        result = _read_csv(path, catalog)
+    elif path.suffix.lower() in (".jsonl", ".json"):
+        result = _read_jsonl(path)
+    else:
+        raise MedsregError(f"{path}: unknown predictions format {path.suffix!r}; give a .jsonl file written by "
+                           "'medsreg eval' or a .csv with the columns task_id,input,GT,output")
+    if not result.rows:
+        raise MedsregError(f"{path} holds no predictions; run 'medsreg eval' first or check the file")
+    _check_outputs(path, result, allow_empty)
+    languages = {item.task.name: (item.task.output_languages or ["en"])[0] for item in getattr(catalog, "tasks", [])}
+    for row in result.rows:
+        row.language = languages.get(row.task, row.language)
+    return result
+
+
+def _check_outputs(path: Path, result: Predictions, allow_empty: bool) -> None:
+    empty = [row for row in result.rows if not row.output.strip() or row.output.strip() in _NAN]
+    if not empty:
+        return
+    if not allow_empty:
+        shown = ", ".join(row.where for row in empty[:3]) + (f" and {len(empty) - 3} more" if len(empty) > 3 else "")
+        raise MedsregError(f"{path}: {len(empty)} predictions have an empty or NaN output ({shown}); rerun the model on "
+                           "them, or pass --allow-empty to score them as wrong")
+    for row in empty:
+        row.output = ""
+    result.notes.append(f"{len(empty)} empty or NaN outputs are scored as wrong (--allow-empty)")
+
+
+def _read_jsonl(path: Path) -> Predictions:
+    result = Predictions()
+    seen: dict[tuple[str, str], int] = {}
+    lines = path.read_text(encoding="utf-8").split("\n")
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        where = f"{path.name}:{number}"
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            if number >= len(lines) - 1 and not path.read_bytes().endswith(b"\n"):  # torn by a kill: eval redoes it
+                result.notes.append(f"{where}: an incomplete last line is ignored (an interrupted eval); "
+                                    "rerun 'medsreg eval' to complete it")
+                continue
+            raise MedsregError(f"{where}: not JSON ({error.msg}); the file is damaged: rerun 'medsreg eval' "
+                               "into a new --output") from None
+        missing = [key for key in JSONL_KEYS if key not in record] if isinstance(record, dict) else list(JSONL_KEYS)
+        if missing:
+            raise MedsregError(f"{where}: the prediction lacks {', '.join(missing)}; score files written by "
+                               "'medsreg eval', or a submission CSV")
+        key = (str(record["task"]), str(record["instance_id"]))
+        if key in seen:
+            raise MedsregError(f"{where}: {key[0]} instance {key[1]} is predicted twice (first on line {seen[key]}); "
+                               "remove the duplicate line")
+        seen[key] = number
+        output = record["output"]
+        result.rows.append(Prediction(
+            task=key[0], instance_id=key[1], output="" if output is None or (isinstance(output, float) and math.isnan(output))
+            else str(output), references=[str(r) for r in record["references"]], metrics=list(record["metrics"]),
+            category=str(record["category"]), group=record.get("group"), average=bool(record.get("average", True)),
+            where=where))
+        result.model = result.model or record.get("model")
+        result.suite = result.suite or record.get("suite")
+    return result
+
+
+def _read_csv(path: Path, catalog: Any) -> Predictions:
+    result = Predictions()
+    scoring = _suite_entries(catalog)
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        reader = csv.DictReader(handle)
+        columns = reader.fieldnames or []
+        missing = [column for column in CSV_COLUMNS if column not in columns]
+        if missing:
+            raise MedsregError(f"{path}: the columns {', '.join(missing)} are missing (found: {', '.join(columns) or 'none'}); "
+                               "a submission CSV has the header task_id,input,GT,output")
+        seen: dict[tuple[str, str], int] = {}
+        for number, record in enumerate(reader, 2):
+            where = f"{path.name}: row {number}"
+            task_id = (record.get("task_id") or "").strip()
+            match = _TASK_ID.match(Path(task_id).stem)
+            entry = scoring.get(int(match.group(1))) if match else None
+            if entry is None:
+                known = sorted(f"task{number}" for number in scoring)
+                listing = f" Known ids: {', '.join(known[:12])}{' ...' if len(known) > 12 else ''}." if known else \
+                    " No installed suite has tasks with ids: install medsreg-meds-bench."
+                raise MedsregError(f"{where}: task_id {task_id!r} is not a task of an installed suite."
+                                   f"{did_you_mean(task_id, known)}{listing}")
+            key = (task_id, record.get("input") or "")
+            if key in seen:
+                raise MedsregError(f"{where}: the same task_id and input as row {seen[key]}; remove the duplicated row")
+            seen[key] = number
+            suite, category, suite_task = entry
+            result.rows.append(Prediction(
+                task=suite_task.task, instance_id=f"row{number}", output=record.get("output") or "",
+                references=[record.get("GT") or ""], metrics=list(suite_task.metrics), category=category,
+                group=suite_task.group, average=suite_task.average, where=where))
+            result.suite = result.suite or suite
+    return result
+
+
+def _suite_entries(catalog: Any) -> dict[int, tuple[str, str, Any]]:
+    """Legacy id -> (suite, category, SuiteTask) over the installed suites (the first suite holding an id wins)."""
+    ids = {item.task.name: item.task.legacy_id for item in getattr(catalog, "tasks", [])}
+    entries: dict[int, tuple[str, str, Any]] = {}
+    for loaded in sorted(getattr(catalog, "suites", []), key=lambda loaded: loaded.suite.name):
+        for category in loaded.suite.categories:
+            for suite_task in category.tasks:
+                legacy_id = ids.get(suite_task.task)
+                if legacy_id is not None:
+                    entries.setdefault(legacy_id, (loaded.suite.name, category.name, suite_task))
+    return entries

@@ -1,0 +1,153 @@
+"""``medsreg score``: predictions in, per-task / pooled-group / per-category scores out, as the leaderboard reports them.
+
+* each task is scored with its metrics over all its predictions (corpus-level metrics, such as
+  micro F1, need them all at once);
+* a pooling group (MedS-Bench's CT and MRI summarization tasks) is also scored over the union
+  of its tasks' predictions;
+* a category's score is the mean of its tasks that count in the average (``average`` in the
+  suite), per metric; tasks left out of the average still appear on their own and pooled.
+
+Renderings: a text table, Markdown, CSV, or the JSON document (``RESULTS_FORMAT``) that
+``medsreg leaderboard`` reads.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from medsreg.errors import MedsregError
+from medsreg.models import Metric, MetricContext
+from medsreg.predictions import Prediction, Predictions
+from medsreg.vocabulary import did_you_mean
+
+RESULTS_FORMAT = "medsreg-results/1"
+
+
+@dataclass
+class Row:
+    """One line of the results: a task, a pooled group or a category."""
+
+    kind: str
+    """"task", "group" or "category"."""
+    category: str
+    name: str
+    count: int
+    scores: dict[str, float] = field(default_factory=dict)
+    note: str = ""
+
+
+@dataclass
+class Results:
+    rows: list[Row]
+    compat: str
+    model: str | None = None
+    suite: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"format": RESULTS_FORMAT, "model": self.model, "suite": self.suite, "compat": self.compat,
+                "rows": [{"kind": row.kind, "category": row.category, "name": row.name, "count": row.count,
+                          "scores": {key: round(value, 4) for key, value in row.scores.items()},
+                          **({"note": row.note} if row.note else {})} for row in self.rows],
+                "notes": self.notes}
+
+
+def score(predictions: Predictions, metrics: dict[str, Metric], *, official: bool = False) -> Results:
+    """Score every task, pooled group and category of ``predictions`` with the named ``metrics``."""
+    by_task: dict[str, list[Prediction]] = defaultdict(list)
+    for prediction in predictions.rows:
+        by_task[prediction.task].append(prediction)
+    unknown = sorted({name for rows in by_task.values() for name in rows[0].metrics if name not in metrics})
+    if unknown:
+        raise MedsregError(f"the predictions name metrics no installed plugin provides: {', '.join(unknown)}."
+                           f"{did_you_mean(unknown[0], sorted(metrics))} 'medsreg plugins' lists who provides what")
+
+    def compute(rows: list[Prediction]) -> dict[str, float]:
+        context = MetricContext(languages=[row.language for row in rows], official=official)
+        outputs, references = [row.output for row in rows], [row.references for row in rows]
+        scores: dict[str, float] = {}
+        for name in rows[0].metrics:
+            scores.update(metrics[name].compute(outputs, references, context))  # type: ignore[misc]
+        return scores
+
+    categories: dict[str, list[str]] = defaultdict(list)
+    for task, rows in by_task.items():
+        categories[rows[0].category].append(task)
+    result_rows: list[Row] = []
+    for category, tasks in categories.items():
+        task_rows = [Row("task", category, task, len(by_task[task]), compute(by_task[task])) for task in tasks]
+        groups: dict[str, list[Prediction]] = defaultdict(list)
+        for task in tasks:
+            if by_task[task][0].group:
+                groups[by_task[task][0].group].extend(by_task[task])
+        group_rows = [Row("group", category, group, len(rows), compute(rows), note=f"{len({r.task for r in rows})} tasks pooled")
+                      for group, rows in groups.items()]
+        averaged = [row for row in task_rows if by_task[row.name][0].average] or group_rows
+        names = list(dict.fromkeys(key for row in averaged for key in row.scores))
+        mean = {key: sum(row.scores[key] for row in averaged if key in row.scores) /
+                max(sum(key in row.scores for row in averaged), 1) for key in names}
+        result_rows.append(Row("category", category, category, sum(row.count for row in task_rows), mean,
+                               note=f"mean of {len(averaged)} {'tasks' if averaged is not group_rows else 'groups'}"))
+        result_rows.extend(task_rows)
+        result_rows.extend(group_rows)
+    return Results(rows=result_rows, compat="official" if official else "fixed", model=predictions.model,
+                   suite=predictions.suite, notes=list(predictions.notes))
+
+
+# --------------------------------------------------------------------------- renderings
+
+
+def _score_columns(results: Results) -> list[str]:
+    return list(dict.fromkeys(key for row in results.rows for key in row.scores))
+
+
+def _cells(results: Results) -> tuple[list[str], list[list[str]]]:
+    columns = _score_columns(results)
+    header = ["category / task", "n", *columns]
+    body = []
+    for row in results.rows:
+        label = row.name if row.kind == "category" else f"  {row.name}" + (" (pooled)" if row.kind == "group" else "")
+        body.append([label, f"{row.count:,}", *[f"{row.scores[c]:.2f}" if c in row.scores else "" for c in columns]])
+    return header, body
+
+
+def render_text(results: Results) -> str:
+    header, body = _cells(results)
+    widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i]) for i, cell in enumerate(line)).rstrip()
+             for line in [header, *body]]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    title = f"{results.model or 'predictions'} on {results.suite or 'the suite'} (metrics: {results.compat})"
+    return "\n".join([title, "", *lines, *[f"note: {note}" for note in results.notes]])
+
+
+def render_markdown(results: Results) -> str:
+    header, body = _cells(results)
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|"]
+    for row, cells in zip(results.rows, body):
+        cells = [f"**{cells[0]}**" if row.kind == "category" else cells[0].strip(), *cells[1:]]
+        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+    return "\n".join(lines)
+
+
+def render_csv(results: Results) -> str:
+    columns = _score_columns(results)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["kind", "category", "name", "count", *columns])
+    for row in results.rows:
+        writer.writerow([row.kind, row.category, row.name, row.count,
+                         *[f"{row.scores[c]:.4f}" if c in row.scores else "" for c in columns]])
+    return buffer.getvalue()
+
+
+def render_json(results: Results) -> str:
+    return json.dumps(results.as_json(), indent=2, ensure_ascii=False)
+
+
+RENDERERS = {"text": render_text, "markdown": render_markdown, "csv": render_csv, "json": render_json}

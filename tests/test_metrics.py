@@ -1,0 +1,184 @@
+"""Every metric against hand-computed values, each official-script difference in both modes, and ROUGE-L vs the package."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from medsreg.metrics import answers
+from medsreg.metrics.builtin import builtin_metrics
+from medsreg.metrics.entities import entity_counts, hallmark_macro, micro_f1
+from medsreg.metrics.generation import generation_scores, tokenize
+from medsreg.metrics.rouge_l import rouge_l
+from medsreg.models import MetricContext
+
+METRICS = {metric.name: metric for metric in builtin_metrics()}
+
+
+def run(name: str, outputs: list[str], references: list[str], *, official: bool = False, languages=None) -> float:
+    context = MetricContext(languages=languages or ["en"] * len(outputs), official=official)
+    return METRICS[name].compute(outputs, [[r] for r in references], context)[name]
+
+
+# --------------------------------------------------------------------------- multiple choice
+
+
+def test_mcqa_reads_the_letter_after_the_official_phrase():
+    reference = "The right answer is C. Amoxicillin"
+    assert answers.mcqa_correct("The right answer is C.", reference)
+    assert answers.mcqa_correct("c) amoxicillin", reference)
+    assert not answers.mcqa_correct("The right answer is B.", reference)
+    assert run("mcqa_accuracy", ["C", "B", "(c)", "A"], [reference] * 4) == 50.0
+
+
+def test_mcqa_option_e_scores_only_with_the_fix():
+    assert answers.mcqa_correct("The right answer is E.", "E")
+    assert not answers.mcqa_correct("The right answer is E.", "E", official=True)  # the scripts accept a-d only
+
+
+def test_mcqa_multi_answer_items_score_only_with_the_fix():
+    assert answers.mcqa_correct("A and C", "The right answer is A, C.")
+    assert not answers.mcqa_correct("A", "The right answer is A, C.")  # a subset is wrong
+    assert not answers.mcqa_correct("A and C", "The right answer is A, C.", official=True)
+
+
+def test_mcqa_yes_no_maybe_compares_the_first_word():
+    assert answers.mcqa_correct("Yes, because the trial showed it.", "yes")
+    assert answers.mcqa_correct("maybe.", "Maybe")
+    assert not answers.mcqa_correct("no", "yes")
+    assert answers.mcqa_correct("yes", "yes", official=True) and not answers.mcqa_correct("maybe", "maybe", official=True)
+
+
+def test_mmedbench_accuracy_is_an_exact_letter_set():
+    reference = "###Rationale: ...\n###Answer: OPTION B,D IS CORRECT."
+    assert answers.mmedbench_correct("###Answer: OPTION D, B IS CORRECT.", reference)
+    assert not answers.mmedbench_correct("###Answer: OPTION B IS CORRECT.", reference)
+    assert not answers.mmedbench_correct("B and D", reference)  # no answer sentence: not read
+    assert answers.mmedbench_correct("OPTION E IS CORRECT", "E")
+    assert run("mmedbench_accuracy", ["OPTION A IS CORRECT", "OPTION C IS CORRECT"], ["A", "B"]) == 50.0
+
+
+# --------------------------------------------------------------------------- substring accuracies
+
+
+def test_diagnosis_and_treatment_drop_the_prefix_and_the_dots():
+    assert answers.diagnosis_correct("I think it is Community-acquired pneumonia", "The diagnosis result is community-acquired pneumonia.")
+    assert not answers.diagnosis_correct("bronchitis", "The diagnosis result is pneumonia.")
+    assert answers.treatment_correct("Plan: surgery and chemotherapy", "The treatment planning is: Surgery and chemotherapy.")
+    # an empty reference matches everything in the scripts, nothing with the fix
+    assert answers.diagnosis_correct("anything", "The diagnosis result is .", official=True)
+    assert not answers.diagnosis_correct("anything", "The diagnosis result is .")
+    assert run("diagnosis_accuracy", ["flu", "asthma", "flu and cold"], ["Flu.", "Flu.", "Flu."]) == pytest.approx(200 / 3)
+
+
+def test_extraction_ignores_case_quotes_and_newlines():
+    assert answers.extraction_correct('Dose: "Aspirin 100 mg"\ndaily', "aspirin 100 mg")
+    assert answers.extraction_correct("Dose: aspirin 10\n0 mg", "Aspirin '100 mg'")  # newlines are removed, not spaced
+    assert answers.extraction_correct('the dose was "10 mg"', "10 mg")
+    assert not answers.extraction_correct("20 mg", "10 mg")
+
+
+def test_outcome_needs_the_word_and_not_its_opposite():
+    assert answers.outcome_correct("True.", "true")
+    assert not answers.outcome_correct("true or false", "true")
+    assert not answers.outcome_correct("False", "True")
+    assert run("outcome_accuracy", ["true", "false", "true, not false"], ["true", "true", "true"]) == pytest.approx(100 / 3)
+
+
+def test_verification_reads_the_first_line_only():
+    assert answers.verification_correct("SUPPORTED\nbecause of the trial", "supported")
+    assert not answers.verification_correct("I am not sure\nsupported", "supported")
+
+
+def test_nli_first_line_with_one_label():
+    assert answers.nli_correct("Entailment.\nThe premise says so.", "entailment")
+    assert not answers.nli_correct("entailment, not contradiction", "entailment")
+    assert answers.nli_correct("entailment, not contradiction", "entailment", official=True)
+
+
+# --------------------------------------------------------------------------- NER and HoC
+
+
+def test_entity_micro_f1_sums_over_instances():
+    outputs = ["Aspirin, paracetamol.", "There is no related enetity.", "heparin"]
+    references = ["aspirin, ibuprofen.", "There is no related enetity.", "warfarin."]
+    # instance 1: TP 1 (aspirin), FP 1, FN 1; instance 2: nothing; instance 3: FP 1, FN 1
+    assert entity_counts(outputs, references) == (1, 2, 2)
+    assert micro_f1(1, 2, 2) == pytest.approx(2 / 6)
+    assert run("entity_f1", outputs, references) == pytest.approx(100 / 3)
+
+
+def test_entity_order_matters_only_in_the_official_script():
+    # the scripts drop the last character after removing the dots: "ibuprofen" becomes "ibuprofe" at the end only
+    assert entity_counts(["ibuprofen, aspirin."], ["aspirin, ibuprofen."], official=True) == (0, 2, 2)
+    assert entity_counts(["ibuprofen, aspirin."], ["aspirin, ibuprofen."]) == (2, 0, 0)
+
+
+def test_hallmark_macro_precision_recall_f1():
+    outputs = ["Resisting cell death and inducing angiogenesis.", "Inducing angiogenesis."]
+    references = ["resisting cell death", "evading growth suppressors"]
+    # resisting: P 1/1, R 1/1; angiogenesis: P 0/2, R 0 (never present); evading: P 0 (never predicted), R 0/1
+    precision, recall, f1 = hallmark_macro(outputs, references)
+    assert (precision, recall, f1) == pytest.approx((0.1, 0.1, 0.1))
+    assert run("hallmark_macro_f1", outputs, references) == pytest.approx(10.0)
+
+
+# --------------------------------------------------------------------------- generation
+
+
+def test_official_tokens_per_language():
+    # Punkt splits the sentences first: "arrived." becomes "arrived", "." (word tokenizing the line alone would not)
+    assert tokenize("Dr. Smith arrived. He was ill.", "en") == ["Dr.", "Smith", "arrived", ".", "He", "was", "ill", "."]
+    assert tokenize("У пациента жар. Он кашляет.", "ru") == ["У", "пациента", "жар", ".", "Он", "кашляет", "."]
+    assert tokenize("Le patient a de la fièvre. Il tousse.", "fr")[:7] == ["Le", "patient", "a", "de", "la", "fièvre", "."]
+    assert tokenize("¿Dónde está el dolor? Aquí.", "es") == ["¿Dónde", "está", "el", "dolor", "?", "Aquí", "."]
+    assert tokenize("我爱北京天安门", "zh") == ["我", "爱", "北京", "天安门"]
+    assert tokenize("すもももももももものうち", "ja") == ["すもも", "も", "もも", "も", "もも", "の", "うち"]
+
+
+def test_bleu1_and_rouge_l_by_hand():
+    # 6 hypothesis tokens, 5 clipped matches, hypothesis longer: BLEU-1 = 5/6
+    # ROUGE-L (rouge package rules): one sentence each, 4 distinct reference words, 5 hypothesis words, LCS 4
+    scores = generation_scores(["the patient has a fever ."], [["the patient has fever ."]], ["en"])
+    assert scores["bleu1"] == pytest.approx(500 / 6)
+    assert scores["rougeL"] == pytest.approx(100 * 2 * 0.8 / (1.8 + 1e-8))
+
+
+def test_multilingual_bleu1_and_rouge_l_by_hand():
+    # zh: 3 hypothesis tokens all matching, reference 4 tokens: BP = exp(1 - 4/3); ROUGE-L P 1, R 3/4
+    zh = generation_scores(["我爱北京"], [["我爱北京天安门"]], ["zh"])
+    assert zh["bleu1"] == pytest.approx(100 * 2.718281828459045 ** (1 - 4 / 3))
+    assert zh["rougeL"] == pytest.approx(100 * 2 * 0.75 / (1.75 + 1e-8))
+    # ja: identical texts score 100 on both
+    ja = generation_scores(["すもももももももものうち"], [["すもももももももものうち"]], ["ja"])
+    assert ja["bleu1"] == pytest.approx(100.0) and ja["rougeL"] == pytest.approx(100.0, abs=1e-5)
+
+
+def test_empty_outputs_count_as_zero_or_are_skipped_officially():
+    outputs, references = ["", "the patient has a fever ."], [["x y"], ["the patient has fever ."]]
+    fixed = generation_scores(outputs, references, ["en", "en"])
+    official = generation_scores(outputs, references, ["en", "en"], official=True)
+    assert fixed["bleu1"] == pytest.approx(500 / 12) and official["bleu1"] == pytest.approx(500 / 6)
+
+
+def test_rouge_l_equals_the_rouge_package():
+    from rouge import Rouge
+
+    package = Rouge()
+    generator = random.Random(7)
+    words = "a b c d e f . the patient fever cough , x".split(" ")
+    for _ in range(400):
+        hypothesis = " ".join(generator.choice(words) for _ in range(generator.randint(1, 25)))
+        reference = " ".join(generator.choice(words) for _ in range(generator.randint(1, 25)))
+        try:
+            expected = package.get_scores(hypothesis, reference)[0]["rouge-l"]
+        except ValueError:
+            with pytest.raises(ValueError):
+                rouge_l(hypothesis, reference)
+            continue
+        assert rouge_l(hypothesis, reference) == pytest.approx(expected, abs=1e-12)
+
+
+def test_rouge_l_handles_long_texts_the_package_cannot():
+    long = " ".join(f"w{i % 50}" for i in range(3000))
+    assert rouge_l(long, long)["f"] == pytest.approx(1.0, abs=1e-6)  # the package's recursion overflows here
