@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import random
+import re
+from pathlib import Path
 
 import pytest
 from medsreg.metrics import answers
@@ -182,3 +184,14 @@ def test_rouge_l_equals_the_rouge_package():
 def test_rouge_l_handles_long_texts_the_package_cannot():
     long = " ".join(f"w{i % 50}" for i in range(3000))
     assert rouge_l(long, long)["f"] == pytest.approx(1.0, abs=1e-6)  # the package's recursion overflows here
+
+
+def test_every_documented_difference_names_a_test_that_exists():
+    root = Path(__file__).resolve().parents[1]
+    page = (root / "docs" / "metrics.md").read_text(encoding="utf-8")
+    differences = page.split("## Differences", 1)[1].split("## Aggregation", 1)[0]
+    named = {name for line in differences.splitlines() if line.startswith("| ") for name in
+             re.findall(r"`(test_\w+)`", line)}
+    defined = {name for path in (root / "tests").glob("test_*.py") for name in
+               re.findall(r"^def (test_\w+)", path.read_text(encoding="utf-8"), flags=re.MULTILINE)}
+    assert len(named) >= 9 and named <= defined, named - defined
