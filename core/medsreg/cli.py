@@ -406,10 +406,28 @@ def score_command(predictions: Path, compat: str, output_format: str, output: Pa
     click.echo(RENDERERS[output_format](results))
 
 
+@cli.command("leaderboard")
+@click.argument("results", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--output", "-o", type=click.Path(path_type=Path), default=Path("leaderboard"), show_default=True,
+              help="Folder for leaderboard.md, leaderboard.csv, leaderboard.png and index.html.")
+@click.option("--title", default="MedS-Bench leaderboard", show_default=True, help="Title of the page and the chart.")
+def leaderboard_command(results: tuple[Path, ...], output: Path, title: str) -> None:
+    """Compare models: RESULTS files (from 'medsreg score --output') as a table, a web page and a chart."""
+    from medsreg.leaderboard import write_leaderboard
+
+    for path in write_leaderboard(list(results), output, title):
+        click.echo(f"wrote {path}")
+
+
 # 'medsreg build' lives in its own package; its module imports click only (datasets is imported when it runs)
 from medsreg.build.command import build_command
 
 cli.add_command(build_command, "build")
+
+# 'medsreg eval' likewise: its module imports click only (torch / transformers are imported when it runs)
+from medsreg.evaluate.command import eval_command
+
+cli.add_command(eval_command, "eval")
 
 
 
