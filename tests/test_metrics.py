@@ -181,6 +181,18 @@ def test_rouge_l_equals_the_rouge_package():
         assert rouge_l(hypothesis, reference) == pytest.approx(expected, abs=1e-12)
 
 
+def test_rouge_l_on_long_sentences_equals_the_rouge_package():
+    from rouge import Rouge
+
+    generator = random.Random(3)
+    words = [f"w{i}" for i in range(30)]
+    for _ in range(20):  # sentences of 60-90 words: the numpy table (over 2,500 cells)
+        hypothesis = " ".join(generator.choice(words) for _ in range(generator.randint(60, 90)))
+        reference = " ".join(generator.choice(words) for _ in range(generator.randint(60, 90)))
+        expected = Rouge().get_scores(hypothesis, reference)[0]["rouge-l"]
+        assert rouge_l(hypothesis, reference) == pytest.approx(expected, abs=1e-12)
+
+
 def test_rouge_l_handles_long_texts_the_package_cannot():
     long = " ".join(f"w{i % 50}" for i in range(3000))
     assert rouge_l(long, long)["f"] == pytest.approx(1.0, abs=1e-6)  # the package's recursion overflows here

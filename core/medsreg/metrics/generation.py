@@ -92,27 +92,51 @@ def _bleu() -> Callable[[list[str], list[str]], float]:
                                                        smoothing_function=smoothing)
 
 
-def generation_scores(outputs: list[str], references: list[list[str]], languages: list[str],
-                      official: bool = False) -> dict[str, float]:
-    """{"bleu1", "rougeL"}: means x100 over the instances (see the module docstring for empty outputs)."""
+def _instance_scores(outputs: list[str], references: list[list[str]], languages: list[str]) -> list[tuple[float, float] | None]:
+    """(BLEU-1, ROUGE-L F) per instance as fractions; None where the output or the reference has no token."""
     from medsreg.metrics.rouge_l import rouge_l
 
     bleu = _bleu()
-    bleu_scores: list[float] = []
-    rouge_scores: list[float] = []
+    scores: list[tuple[float, float] | None] = []
     for index, (output, expected) in enumerate(zip(outputs, references)):
         language = languages[index] if index < len(languages) else "en"
         hypothesis = tokenize(output, language) if output.strip() else []
         reference = tokenize(expected[0], language) if expected else []
         if not hypothesis or not reference:
-            if not official or hypothesis:  # the scripts skip empty outputs; medsreg counts them as 0
-                bleu_scores.append(0.0)
-                rouge_scores.append(0.0)
+            scores.append(None)
             continue
-        bleu_scores.append(bleu(hypothesis, reference))
         try:
-            rouge_scores.append(rouge_l(" ".join(hypothesis), " ".join(reference))["f"])
+            rouge = rouge_l(" ".join(hypothesis), " ".join(reference))["f"]
         except ValueError:  # only "." tokens: no sentence left for the package's rules (it would raise)
-            rouge_scores.append(0.0)
-    count = max(len(bleu_scores), 1)
-    return {"bleu1": 100 * sum(bleu_scores) / count, "rougeL": 100 * sum(rouge_scores) / count}
+            rouge = 0.0
+        scores.append((bleu(hypothesis, reference), rouge))
+    return scores
+
+
+PARALLEL_ROWS = 2_000
+"""From this many instances, tokenizing and scoring is split over the CPUs (forked processes)."""
+
+
+def _parallel_instance_scores(outputs: list[str], references: list[list[str]],
+                              languages: list[str]) -> list[tuple[float, float] | None]:
+    import multiprocessing
+    import os
+
+    workers = min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 8)
+    if workers < 2 or len(outputs) < PARALLEL_ROWS or "fork" not in multiprocessing.get_all_start_methods():
+        return _instance_scores(outputs, references, languages)
+    size = -(-len(outputs) // (4 * workers))
+    chunks = [(outputs[i:i + size], references[i:i + size], languages[i:i + size]) for i in range(0, len(outputs), size)]
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        return [score for part in pool.starmap(_instance_scores, chunks) for score in part]
+
+
+def generation_scores(outputs: list[str], references: list[list[str]], languages: list[str],
+                      official: bool = False) -> dict[str, float]:
+    """{"bleu1", "rougeL"}: means x100 over the instances (see the module docstring for empty outputs)."""
+    languages = list(languages) + ["en"] * (len(outputs) - len(languages))
+    scores = _parallel_instance_scores(outputs, references, languages)
+    kept = [score or (0.0, 0.0) for output, score in zip(outputs, scores)
+            if score is not None or not official or output.strip()]  # the scripts skip empty outputs; medsreg counts 0
+    count = max(len(kept), 1)
+    return {"bleu1": 100 * sum(score[0] for score in kept) / count, "rougeL": 100 * sum(score[1] for score in kept) / count}

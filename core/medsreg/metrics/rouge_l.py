@@ -27,11 +27,17 @@ def _sentences(text: str) -> list[str]:
     return [" ".join(piece.split()) for piece in text.split(".") if len(piece) > 0]
 
 
+_NUMPY_CELLS = 2_500
+"""Above this many table cells the rows are computed with numpy; below, plain lists are faster (no call overhead)."""
+
+
 def _lcs_words(reference: list[str], hypothesis: list[str]) -> set[str]:
     """The words of the LCS of the two word lists that ``rouge.rouge_score._recon_lcs`` reconstructs."""
     n, m = len(reference), len(hypothesis)
     if n == 0 or m == 0:
         return set()
+    if n * m <= _NUMPY_CELLS:
+        return _lcs_words_small(reference, hypothesis)
     vocabulary: dict[str, int] = {}
     x = np.array([vocabulary.setdefault(word, len(vocabulary)) for word in reference], dtype=np.int64)
     y = np.array([vocabulary.setdefault(word, len(vocabulary)) for word in hypothesis], dtype=np.int64)
@@ -47,6 +53,27 @@ def _lcs_words(reference: list[str], hypothesis: list[str]) -> set[str]:
             words.add(reference[i - 1])
             i, j = i - 1, j - 1
         elif table[i - 1, j] > table[i, j - 1]:
+            i -= 1
+        else:
+            j -= 1
+    return words
+
+
+def _lcs_words_small(reference: list[str], hypothesis: list[str]) -> set[str]:
+    """``_lcs_words`` with the table in Python lists (short sentences, the common case)."""
+    table = [[0] * (len(hypothesis) + 1)]
+    for word in reference:
+        above, row = table[-1], [0]
+        for j, other in enumerate(hypothesis):
+            row.append(above[j] + 1 if word == other else max(above[j + 1], row[j]))
+        table.append(row)
+    words: set[str] = set()
+    i, j = len(reference), len(hypothesis)
+    while i > 0 and j > 0:
+        if reference[i - 1] == hypothesis[j - 1]:
+            words.add(reference[i - 1])
+            i, j = i - 1, j - 1
+        elif table[i - 1][j] > table[i][j - 1]:
             i -= 1
         else:
             j -= 1
