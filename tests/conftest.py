@@ -38,6 +38,23 @@ VALID_TASK = {
 }
 
 
+REGISTER_SUITES = """from pathlib import Path
+
+from medsreg import hookimpl
+
+
+@hookimpl
+def register_tasks():
+    return [Path(__file__).parent / 'tasks']
+
+
+@hookimpl
+def register_suites():
+    return [Path(__file__).parent / 'suite.json']
+"""
+"""The __init__.py of a test plugin with task files in tasks/ and a suite in suite.json (``make_plugin(init_py=...)``)."""
+
+
 def task_document(**changes) -> dict:
     """A deep copy of a valid task document with top-level keys replaced (None removes a key)."""
     document = copy.deepcopy(VALID_TASK)

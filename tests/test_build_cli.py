@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import make_plugin, task_document, write_json
+from conftest import REGISTER_SUITES, make_plugin, task_document, write_json
 from medsreg.cli import cli
 
 LEARN = "Please learn from the few-shot cases to see what content you have to output."
@@ -28,22 +28,6 @@ SUITE = {
         {"name": "Named entity recognition", "tasks": [{"task": "demo/ner_test", "metrics": ["entity_f1"]}]},
     ],
 }
-REGISTER_SUITES = """from pathlib import Path
-
-from medsreg import hookimpl
-
-
-@hookimpl
-def register_tasks():
-    return [Path(__file__).parent / 'tasks']
-
-
-@hookimpl
-def register_suites():
-    return [Path(__file__).parent / 'suite.json']
-"""
-
-
 @pytest.fixture
 def plugins(tmp_path, isolated_plugins, no_sources) -> Path:
     """Plugin 'demo': two training tasks (one planted copy of a test question), two test tasks and a suite;

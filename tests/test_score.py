@@ -7,23 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import make_plugin, task_document, write_json
+from conftest import REGISTER_SUITES, make_plugin, task_document, write_json
 from medsreg.cli import cli
-
-REGISTER = """from pathlib import Path
-
-from medsreg import hookimpl
-
-
-@hookimpl
-def register_tasks():
-    return [Path(__file__).parent / 'tasks']
-
-
-@hookimpl
-def register_suites():
-    return [Path(__file__).parent / 'suite.json']
-"""
 
 SUITE = {
     "name": "bench/bench", "description": "Summaries pooled by modality, and a diagnosis task.",
@@ -48,7 +33,7 @@ def plugins(tmp_path, isolated_plugins, no_sources) -> Path:
                                      "access": "public", "synthetic": True})
         for name, legacy_id in TASKS.items()
     }
-    folder = make_plugin(root, "bench", documents, init_py=REGISTER)
+    folder = make_plugin(root, "bench", documents, init_py=REGISTER_SUITES)
     write_json(folder / "medsreg_bench" / "suite.json", SUITE)
     return root
 
