@@ -1,0 +1,86 @@
+"""The ``medsreg eval`` click command: options in, ``run.run_eval`` called, lines out.
+
+Imports click only: torch, transformers, vllm and datasets are imported when the command runs, so
+``medsreg --help`` stays instant. A ``MedsregError`` raised here is turned into one sentence and
+exit code 1 by the ``medsreg`` group.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from medsreg.options import source_option
+
+
+@click.command("eval")
+@click.option("--model", "-m", metavar="PATH", help="A local model folder (save_pretrained), or for --backend openai the "
+              "model name the endpoint serves.")
+@click.option("--suite", metavar="NAME", help="The installed suite to run (e.g. meds-bench), rendered exactly as "
+              "'medsreg build --suite' renders it.")
+@click.option("--data", type=click.Path(path_type=Path), metavar="DIR",
+              help="Instead of --suite: a suite folder written by 'medsreg build' (build/suites/<suite>).")
+@click.option("--backend", type=click.Choice(["hf", "vllm", "openai"]), default="hf", show_default=True,
+              help="hf: transformers, batched; vllm: the vLLM engine (pip install 'medsreg[vllm]'); openai: an "
+              "OpenAI-compatible HTTP endpoint (--api-base).")
+@click.option("--output", "-o", type=click.Path(path_type=Path, file_okay=False),
+              help="Folder of predictions.jsonl, config.json and submission/ (default: eval/<suite>/<model>). A rerun "
+              "into it skips the rows already predicted.")
+@click.option("--limit", type=click.IntRange(min=1), help="Only the first N rows of each task (a smoke run).")
+@click.option("--batch-size", type=click.IntRange(min=1),
+              help="Prompts generated together (default: hf 16, vllm 256, openai 8 requests in flight); hf halves it on a "
+              "CUDA out-of-memory error.")
+@click.option("--max-new-tokens", type=click.IntRange(min=1), help="Tokens generated at most per prompt (default: the "
+              "suite's, 200 as the official evaluation).")
+@click.option("--max-input-tokens", type=click.IntRange(min=1), help="Longer prompts keep their last N tokens (default: the "
+              "suite's, 2048).")
+@click.option("--dtype", type=click.Choice(["auto", "bfloat16", "float16", "float32"]), default="auto", show_default=True,
+              help="Weights' dtype for hf / vllm; auto: bfloat16 on a GPU, float32 on CPU.")
+@click.option("--trust-remote-code", is_flag=True, help="Run the Python code a model folder ships (never done otherwise).")
+@click.option("--tensor-parallel-size", type=click.IntRange(min=1), default=1, show_default=True,
+              help="vllm: GPUs one copy of the model is split over.")
+@click.option("--api-base", metavar="URL", help="openai: the endpoint up to /v1, e.g. https://api.openai.com/v1.")
+@click.option("--api-key-env", default="OPENAI_API_KEY", show_default=True, metavar="NAME",
+              help="openai: the environment variable holding the API key.")
+@click.option("--request-timeout", type=click.FloatRange(min=0, min_open=True), default=120.0, show_default=True,
+              help="openai: seconds to wait for one answer.")
+@click.option("--max-retries", type=click.IntRange(min=0), default=5, show_default=True,
+              help="openai: retries of a request that timed out or got HTTP 5xx / 429.")
+@click.option("--retry-wait", type=click.FloatRange(min=0), default=1.0, show_default=True,
+              help="openai: seconds before the first retry, doubled for each next one.")
+@click.option("--merge", is_flag=True, help="Generate nothing: merge the ranks' predictions files of a data-parallel run "
+              "and write the submission (give the run's --suite or --data, --limit and --output).")
+@click.option("--merge-wait", type=click.FloatRange(min=0), default=3600.0, show_default=True,
+              help="Data parallel: seconds rank 0 waits for the other ranks before leaving the merge to --merge.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar and no progress lines.")
+@source_option
+@click.option("--plugins-dir", "plugins_dirs", multiple=True, type=click.Path(path_type=Path),
+              help="Also load plugins from this folder without installing them.")
+def eval_command(model: str | None, suite: str | None, data: Path | None, backend: str, output: Path | None,
+                 limit: int | None, batch_size: int | None, max_new_tokens: int | None, max_input_tokens: int | None,
+                 dtype: str, trust_remote_code: bool, tensor_parallel_size: int, api_base: str | None, api_key_env: str,
+                 request_timeout: float, max_retries: int, retry_wait: float, merge: bool, merge_wait: float, quiet: bool,
+                 plugins_dirs: tuple[Path, ...]) -> None:
+    """Run a model over an evaluation suite: predictions.jsonl, and the leaderboard's submission CSVs.
+
+    Predictions are appended as they are generated; run the same command again after an
+    interruption and it goes on where it stopped. Under torchrun / accelerate launch each
+    process takes its share of the rows and rank 0 merges. Score the result with 'medsreg score'.
+    """
+    from medsreg.evaluate.run import EvalOptions, run_eval
+
+    if suite is None and data is None:
+        raise click.UsageError("give --suite NAME (e.g. meds-bench; 'medsreg list --suites' lists them) or --data DIR")
+    if suite is not None and data is not None:
+        raise click.UsageError("give --suite or --data, not both")
+    if model is None and not merge:
+        raise click.UsageError("give --model PATH (a local model folder, or the model name an --api-base endpoint serves)")
+    options = EvalOptions(model=model, suite=suite, data=data, backend=backend, output=output, limit=limit,
+                          batch_size=batch_size, max_new_tokens=max_new_tokens, max_input_tokens=max_input_tokens,
+                          dtype=dtype, trust_remote_code=trust_remote_code, tensor_parallel_size=tensor_parallel_size,
+                          api_base=api_base, api_key_env=api_key_env, request_timeout=request_timeout,
+                          max_retries=max_retries, retry_wait=retry_wait, merge=merge, merge_wait=merge_wait, quiet=quiet,
+                          plugins_dirs=plugins_dirs)
+    run_eval(options, say=(lambda line: None) if quiet else click.echo,
+             warn=lambda line: click.echo(line, err=True))

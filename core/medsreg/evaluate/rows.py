@@ -1,0 +1,145 @@
+"""The rows an evaluation runs: a suite rendered exactly as ``medsreg build --suite`` renders it, or read back
+from a suite folder that build wrote; ``--limit``; the share of one data-parallel rank.
+
+The suite path reuses the build pipeline's own steps (catalog, ``find_suite``, the availability
+checks and their sentences, reading only the suite's tasks, ``suite_rows``): an evaluation sees
+the very prompts a built suite holds, byte for byte.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from medsreg.errors import MedsregError
+
+Echo = Callable[[str], None]
+ROW_COLUMNS = ("messages", "prompt", "references", "metrics", "suite", "category", "group", "average", "task",
+               "legacy_id", "instance_id")
+"""The columns of a suite row that an evaluation reads."""
+
+
+@dataclass(frozen=True)
+class SuiteRows:
+    name: str
+    rows: list[dict[str, Any]]
+    max_input_tokens: int | None = None
+    """The suite's own settings (None for rows read from a folder: the CLI defaults apply)."""
+    max_new_tokens: int | None = None
+
+
+def suite_rows_from_catalog(query: str, plugins_dirs: tuple[Path, ...], warn: Echo) -> SuiteRows:
+    """The rows of the installed suite ``query`` ('meds-bench' or 'meds-bench/meds-bench'), rendered as build renders them."""
+    from medsreg.build.pipeline import (
+        _catalog,
+        _read_instances,
+        _suite_items,
+        _suite_plan,
+        _suite_sentence,
+        _unavailable,
+        find_suite,
+        suite_rows,
+    )
+
+    catalog = _catalog(plugins_dirs, warn)
+    suite = find_suite(catalog, query, "--suite").suite
+    missing = _unavailable(catalog, suite, read=False)
+    if missing:
+        raise MedsregError(_suite_sentence(suite, missing))
+    _read_instances(_suite_items(catalog, suite), warn)
+    missing = _unavailable(catalog, suite, read=True)
+    if missing:
+        raise MedsregError(_suite_sentence(suite, missing))
+    suite, pairs = _suite_plan(catalog, suite)
+    return SuiteRows(suite.name, list(suite_rows(suite, pairs)), suite.max_input_tokens, suite.max_new_tokens)
+
+
+def suite_rows_from_folder(path: Path) -> SuiteRows:
+    """The rows of a suite folder written by ``medsreg build`` (``build/suites/<suite>``), in their order."""
+    how = "give --data a suite folder written by 'medsreg build --suite NAME' (build/suites/<suite>), or use --suite NAME"
+    if not path.exists():
+        raise MedsregError(f"the suite folder {path} does not exist; {how}")
+    if not path.is_dir() or not ((path / "dataset_dict.json").is_file() or (path / "state.json").is_file()):
+        raise MedsregError(f"{path} is not a saved dataset (no dataset_dict.json nor state.json); {how}")
+    try:
+        from datasets import DatasetDict, load_from_disk
+    except ImportError as error:
+        raise MedsregError(f"--data needs the datasets library ({error}); install it with pip install 'medsreg[build]'") from None
+    try:
+        loaded = load_from_disk(str(path))
+    except Exception as error:  # noqa: BLE001 - datasets raises FileNotFoundError, ValueError, ArrowInvalid, ...
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise MedsregError(f"the dataset in {path} cannot be read ({type(error).__name__}: {reason}); {how}") from None
+    if isinstance(loaded, DatasetDict):
+        if "test" not in loaded:
+            raise MedsregError(f"the dataset in {path} has no 'test' split (it has {', '.join(loaded) or 'none'}); {how}")
+        loaded = loaded["test"]
+    missing = [column for column in ROW_COLUMNS if column not in loaded.column_names]
+    if missing:
+        raise MedsregError(f"the dataset in {path} lacks the suite columns {', '.join(missing)} (it is not a suite "
+                           f"that build wrote: a mixture?); {how}")
+    rows = loaded.select_columns(list(ROW_COLUMNS)).to_list()
+    names = sorted({row["suite"] for row in rows})
+    if len(names) > 1:
+        raise MedsregError(f"the dataset in {path} holds rows of several suites ({', '.join(names)}); {how}")
+    return SuiteRows(names[0] if names else path.name, rows)
+
+
+def first_per_task(rows: Iterable[dict[str, Any]], limit: int | None) -> list[dict[str, Any]]:
+    """``--limit N``: the first N rows of each task, in order (all of them without a limit)."""
+    if limit is None:
+        return list(rows)
+    seen: dict[str, int] = {}
+    kept = []
+    for row in rows:
+        count = seen.get(row["task"], 0)
+        if count < limit:
+            kept.append(row)
+            seen[row["task"]] = count + 1
+    return kept
+
+
+# --------------------------------------------------------------------------- data parallelism
+
+
+@dataclass(frozen=True)
+class Shard:
+    """This process's place among data-parallel processes (torchrun / accelerate launch set RANK, WORLD_SIZE, LOCAL_RANK)."""
+
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+
+    @property
+    def distributed(self) -> bool:
+        return self.world_size > 1
+
+    def take(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The rows of this rank: index % world_size == rank."""
+        return rows if self.world_size == 1 else rows[self.rank::self.world_size]
+
+
+def current_shard(environ: dict[str, str] | None = None) -> Shard:
+    """The shard the launcher's environment gives (a single process when WORLD_SIZE is unset or 1)."""
+    environ = os.environ if environ is None else environ
+    values = {}
+    for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK"):
+        text = environ.get(name, "").strip()
+        if not text:
+            continue
+        try:
+            values[name] = int(text)
+        except ValueError:
+            raise MedsregError(f"the environment variable {name}={text!r} is not a whole number; it is set by torchrun or "
+                               "accelerate launch for data-parallel evaluation: unset it to run one process") from None
+    world_size = values.get("WORLD_SIZE", 1)
+    if world_size <= 1:
+        return Shard()
+    rank = values.get("RANK", values.get("LOCAL_RANK"))
+    if rank is None or not 0 <= rank < world_size:
+        raise MedsregError(f"WORLD_SIZE={world_size} but RANK={environ.get('RANK')!r} is not in 0..{world_size - 1}; launch "
+                           "with torchrun or accelerate launch, or set RANK for each process")
+    return Shard(rank=rank, world_size=world_size, local_rank=values.get("LOCAL_RANK", rank))
