@@ -70,6 +70,11 @@ def test_the_suite_runs_end_to_end_on_cpu(runner, plugins, model_dir, tmp_path):
     assert [row["output"] for row in table] == [by_id[f"q{i}"]["output"] for i in range(MCQA_ROWS)]
     assert {row["task_id"] for row in table} == {"task57"}
 
+    scored = runner.invoke(cli, ["score", str(output / "predictions.jsonl"), "--plugins-dir", str(plugins), "--format",
+                                 "json"])  # the scorer reads what eval writes
+    assert scored.exit_code == 0, scored.output
+    assert "demo/mcqa_test" in scored.stdout and "demo/ner_test" in scored.stdout
+
     again = evaluate(runner, plugins, model_dir, output)  # a rerun has nothing left to do and changes nothing
     assert again.exit_code == 0, again.output
     assert "nothing to generate" in again.stdout and predictions_of(output) == records
