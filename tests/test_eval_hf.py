@@ -300,7 +300,7 @@ def test_bad_input_is_one_sentence_and_exit_1(runner, plugins, model_dir, tmp_pa
 
 def _remote_plugin(root: Path) -> None:
     from conftest import make_plugin, task_document, write_json
-    from test_eval_rows import REGISTER_SUITES
+    from conftest import REGISTER_SUITES
 
     remote = make_plugin(root, "remote", {"ner_test": task_document(
         Categories=["Named Entity Recognition"], Split_Type="Test", Instances=None,

@@ -13,7 +13,7 @@ import random
 from pathlib import Path
 
 import pytest
-from conftest import make_plugin, task_document, write_json
+from conftest import REGISTER_SUITES, make_plugin, task_document, write_json
 
 from medsreg.errors import MedsregError
 from medsreg.evaluate.predictions import (
@@ -42,22 +42,6 @@ SUITE = {
     ],
 }
 MCQA_ROWS, NER_ROWS = 8, 28
-REGISTER_SUITES = """from pathlib import Path
-
-from medsreg import hookimpl
-
-
-@hookimpl
-def register_tasks():
-    return [Path(__file__).parent / 'tasks']
-
-
-@hookimpl
-def register_suites():
-    return [Path(__file__).parent / 'suite.json']
-"""
-
-
 def demo_plugins(root: Path) -> Path:
     """Plugin 'demo': an MCQA test task (MedS-Ins id 57, zero-shot) and an NER test task (no id, 3-shot) of varied
     lengths, and the suite demo/bench over them."""

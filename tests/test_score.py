@@ -99,10 +99,11 @@ def test_the_submission_csv_is_scored_by_task_id(runner, plugins, tmp_path):
         writer.writerow(["task_id", "input", "GT", "output"])
         writer.writerow(["task130", "case 1", "The diagnosis result is pneumonia.", "pneumonia, I think"])
         writer.writerow(["130", "case 2", "The diagnosis result is gout.", "arthritis"])
+        writer.writerow(["bench/ddx", "case 3", "The diagnosis result is gout.", "gout"])  # by name, as eval writes it
     result = _score(runner, plugins, path, "--format", "json")
     assert result.exit_code == 0, result.output
     rows = {row["name"]: row for row in json.loads(result.stdout)["rows"]}
-    assert rows["bench/ddx"]["scores"]["diagnosis_accuracy"] == pytest.approx(50.0)
+    assert rows["bench/ddx"]["scores"]["diagnosis_accuracy"] == pytest.approx(200 / 3, abs=1e-3)
 
 
 def _text(path: Path, text: str) -> Path:

@@ -438,6 +438,9 @@ def main() -> None:
     except MedsregError as error:  # raised outside a command (e.g. during parsing)
         click.echo(f"error: {error}", err=True)
         sys.exit(1)
+    except KeyboardInterrupt:  # Ctrl-C: what was written is kept (builds and evals resume), no traceback
+        click.echo("interrupted", err=True)
+        sys.exit(130)
     except Exception as error:  # a bug in medsreg itself
         if os.environ.get("MEDSREG_DEBUG"):
             raise

@@ -4,7 +4,8 @@
   ``instance_id``, ``references``, ``output``, ``metrics``, ``category``, ``group``, ``average``
   (and more, ignored here). A torn last line (an eval killed mid-write) is skipped with a note.
 * the official submission CSV: columns ``task_id,input,GT,output`` (task id as in the released
-  file names: "task57", "57" or the whole file stem). How each task is scored (metrics,
+  file names: "task57", "57" or the whole file stem; a task without a MedS-Ins id by its name,
+  as ``medsreg eval`` writes it). How each task is scored (metrics,
   category, pooling group) comes from the installed suite that holds it (``meds-bench``).
 
 Every problem is a ``MedsregError`` sentence naming the file, the line or row, and the fix:
@@ -130,7 +131,7 @@ def _read_jsonl(path: Path) -> Predictions:
 
 def _read_csv(path: Path, catalog: Any) -> Predictions:
     result = Predictions()
-    scoring = _suite_entries(catalog)
+    scoring, by_name = _suite_entries(catalog)
     with open(path, encoding="utf-8-sig", newline="") as handle:
         reader = csv.DictReader(handle)
         columns = reader.fieldnames or []
@@ -143,9 +144,9 @@ def _read_csv(path: Path, catalog: Any) -> Predictions:
             where = f"{path.name}: row {number}"
             task_id = (record.get("task_id") or "").strip()
             match = _TASK_ID.match(Path(task_id).stem)
-            entry = scoring.get(int(match.group(1))) if match else None
+            entry = scoring.get(int(match.group(1))) if match else by_name.get(task_id)
             if entry is None:
-                known = sorted(f"task{number}" for number in scoring)
+                known = sorted(f"task{number}" for number in scoring) + sorted(by_name)
                 listing = f" Known ids: {', '.join(known[:12])}{' ...' if len(known) > 12 else ''}." if known else \
                     " No installed suite has tasks with ids: install medsreg-meds-bench."
                 raise MedsregError(f"{where}: task_id {task_id!r} is not a task of an installed suite."
@@ -163,14 +164,18 @@ def _read_csv(path: Path, catalog: Any) -> Predictions:
     return result
 
 
-def _suite_entries(catalog: Any) -> dict[int, tuple[str, str, Any]]:
-    """Legacy id -> (suite, category, SuiteTask) over the installed suites (the first suite holding an id wins)."""
+def _suite_entries(catalog: Any) -> tuple[dict[int, tuple[str, str, Any]], dict[str, tuple[str, str, Any]]]:
+    """How each task of the installed suites is scored, (suite, category, SuiteTask), by legacy id and by task name
+    (the submission files name a task without a MedS-Ins id by its name); the first suite holding a task wins."""
     ids = {item.task.name: item.task.legacy_id for item in getattr(catalog, "tasks", [])}
-    entries: dict[int, tuple[str, str, Any]] = {}
+    by_id: dict[int, tuple[str, str, Any]] = {}
+    by_name: dict[str, tuple[str, str, Any]] = {}
     for loaded in sorted(getattr(catalog, "suites", []), key=lambda loaded: loaded.suite.name):
         for category in loaded.suite.categories:
             for suite_task in category.tasks:
+                entry = (loaded.suite.name, category.name, suite_task)
+                by_name.setdefault(suite_task.task, entry)
                 legacy_id = ids.get(suite_task.task)
                 if legacy_id is not None:
-                    entries.setdefault(legacy_id, (loaded.suite.name, category.name, suite_task))
-    return entries
+                    by_id.setdefault(legacy_id, entry)
+    return by_id, by_name
