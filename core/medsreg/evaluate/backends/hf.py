@@ -22,12 +22,12 @@ from typing import Any
 
 from medsreg.errors import MedsregError
 from medsreg.evaluate.backends import Backend, Echo, GenerationOptions
-from medsreg.evaluate.backends.local import chat_tokenizer, model_folder, prompt_ids, stop_token_ids
+from medsreg.evaluate.backends.local import TokenizedPrompts, chat_tokenizer, model_folder, stop_token_ids
 
 DTYPES = ("auto", "bfloat16", "float16", "float32")
 
 
-class HFBackend(Backend):
+class HFBackend(TokenizedPrompts, Backend):
     name = "hf"
 
     def __init__(self, options: GenerationOptions, warn: Echo) -> None:
@@ -94,14 +94,6 @@ class HFBackend(Backend):
             pad_token_id=self.pad_id, bos_token_id=self.tokenizer.bos_token_id)
         model.generation_config = self.generation_config
         self.model = model
-
-    def prepare(self, messages: list[dict[str, str]]) -> list[int]:
-        ids, cut = prompt_ids(self.tokenizer, messages, self.options.max_input_tokens)
-        self.truncated += cut
-        return ids
-
-    def cost(self, prepared: list[int]) -> int:
-        return len(prepared)
 
     def generate(self, batch: list[list[int]]) -> list[str]:
         if not batch:

@@ -66,3 +66,19 @@ def stop_token_ids(tokenizer: Any, configured: Any = None) -> list[int]:
             if isinstance(token_id, int) and token_id != tokenizer.unk_token_id:
                 ids.add(token_id)
     return sorted(ids)
+
+
+class TokenizedPrompts:
+    """Mixin of the backends that run a local model: prompts become token ids (truncated, counted), cost = length."""
+
+    tokenizer: Any
+    options: Any
+    truncated: int
+
+    def prepare(self, messages: list[dict[str, str]]) -> list[int]:
+        ids, cut = prompt_ids(self.tokenizer, messages, self.options.max_input_tokens)
+        self.truncated += cut
+        return ids
+
+    def cost(self, prepared: list[int]) -> int:
+        return len(prepared)

@@ -15,7 +15,7 @@ from typing import Any
 
 from medsreg.errors import MedsregError
 from medsreg.evaluate.backends import Backend, Echo, GenerationOptions
-from medsreg.evaluate.backends.local import chat_tokenizer, model_folder, prompt_ids, stop_token_ids
+from medsreg.evaluate.backends.local import TokenizedPrompts, chat_tokenizer, model_folder, stop_token_ids
 
 NOT_INSTALLED = ("--backend vllm needs vLLM, which is not installed here; install it with pip install 'medsreg[vllm]' "
                  "(Linux with a CUDA GPU), or use --backend hf")
@@ -28,7 +28,7 @@ def vllm_available() -> bool:
         return False
 
 
-class VLLMBackend(Backend):
+class VLLMBackend(TokenizedPrompts, Backend):
     name = "vllm"
 
     def __init__(self, options: GenerationOptions, warn: Echo) -> None:
@@ -66,14 +66,6 @@ class VLLMBackend(Backend):
                                "try --backend hf") from None
         self.sampling = SamplingParams(temperature=0.0, max_tokens=self.options.max_new_tokens,
                                        stop_token_ids=stop_token_ids(self.tokenizer), skip_special_tokens=True)
-
-    def prepare(self, messages: list[dict[str, str]]) -> list[int]:
-        ids, cut = prompt_ids(self.tokenizer, messages, self.options.max_input_tokens)
-        self.truncated += cut
-        return ids
-
-    def cost(self, prepared: list[int]) -> int:
-        return len(prepared)
 
     def generate(self, batch: list[list[int]]) -> list[str]:
         outputs = self.engine.generate([{"prompt_token_ids": ids} for ids in batch], self.sampling, use_tqdm=False)
