@@ -263,12 +263,16 @@ class Corpus(BaseModel):
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
 
     name: str = Field(pattern=TASK_NAME, description="Registry-wide unique '<plugin>/<corpus>'.")
-    language: str = Field(description="ISO 639 code.")
+    language: str = Field(pattern=r"^[a-z]{2}$", description="ISO 639-1 code.")
     source_type: SourceType
+    description: str = Field(default="", description="One sentence on what the corpus holds.")
     license: str | None = None
     access: Access | None = None
     token_estimate: int | None = Field(default=None, ge=0)
-    documents_from: TaskSource | None = None
+    documents_from: TaskSource | None = Field(default=None, description="Where the document files are (for a local "
+                                              "source, 'path' is a folder, read recursively, or a file).")
+    keywords: str | None = Field(default=None, description="Keyword list of the seed's web filter (UTF-8, one keyword a "
+                                 "line); null: the documents are not keyword-filtered (textbooks, websites, curated sets).")
     loader: SkipJsonSchema[Callable[[], Iterable[str]] | None] = Field(default=None, exclude=True)
 
 
