@@ -429,6 +429,11 @@ from medsreg.evaluate.command import eval_command
 
 cli.add_command(eval_command, "eval")
 
+# 'medsreg corpus' likewise: its module imports click only (datatrove is imported when it runs)
+from medsreg.corpus.command import corpus_command
+
+cli.add_command(corpus_command, "corpus")
+
 
 
 def main() -> None:
