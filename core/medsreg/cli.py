@@ -429,6 +429,11 @@ from medsreg.evaluate.command import eval_command
 
 cli.add_command(eval_command, "eval")
 
+# 'medsreg train' likewise: its module imports click only (torch / transformers / peft are imported when it runs)
+from medsreg.train.command import train_command
+
+cli.add_command(train_command, "train")
+
 # 'medsreg corpus' likewise: its module imports click only (datatrove is imported when it runs)
 from medsreg.corpus.command import corpus_command
 

@@ -1,0 +1,252 @@
+"""What the trainer reads: the dataset folder checked, tokenized when it is not, packed when asked, and the collators.
+
+SFT rows come in three shapes, recognized by their columns:
+
+* ``input_ids`` + ``labels`` (``medsreg build --tokenizer``): used as they are (truncated at
+  ``max_length``); the labels already hold -100 over the prompt;
+* ``input_ids`` + ``labels`` + ``position_ids`` (``build --tokenizer --pack``): packed blocks;
+* ``messages`` (the plain mixture): tokenized here with ``medsreg.build.tokenize`` (the model's chat
+  template, the prompt masked, checked to be a token prefix of the conversation), or with the Alpaca
+  frame (``prompt_format: alpaca``: the MMedLM recipe; loss on the output and EOS only).
+
+CLM rows are fixed-length ``input_ids`` windows (``medsreg corpus``): labels are the ids, with
+-100 wherever ``attention_mask`` is 0 (the padding of a short document).
+
+Packed rows are trained padding-free: a batch is flattened into one sequence whose
+``position_ids`` restart at 0 for every example and there is no attention mask, so transformers
+builds a block-diagonal causal mask (``find_packed_sequence_indices``; flash-attention kernels use
+the same position_ids), and the first label of each example is -100: no example attends to or
+predicts from another.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from pathlib import Path
+from typing import Any
+
+from medsreg.build.tokenize import IGNORE_INDEX
+from medsreg.errors import MedsregError
+
+ALPACA = ("Below is an instruction that describes a task, paired with an input that provides further context. "
+          "Write a response that appropriately completes the request.\n\n"
+          "### Instruction:\n{instruction}\n\n### Input:\n{input}\n\n### Response:")
+"""Stanford Alpaca's prompt with an input, which MMedLM's fine-tuning script uses (SEEDS.md §4)."""
+
+TOKENIZED = ("input_ids", "labels")
+PACKED = ("input_ids", "labels", "position_ids")
+
+
+def load_dataset_folder(path: Path) -> Any:
+    """The dataset ``save_to_disk`` wrote at ``path`` (a DatasetDict gives its ``train`` split)."""
+    from datasets import DatasetDict, load_from_disk
+
+    path = Path(path)
+    how = "give --data a folder written by 'medsreg build' (build/mixture) or 'medsreg corpus'"
+    if not path.is_dir():
+        raise MedsregError(f"the dataset folder {path} does not exist; {how}")
+    try:
+        dataset = load_from_disk(str(path))
+    except Exception as error:  # noqa: BLE001 - FileNotFoundError, ValueError, ... for a folder that is not a dataset
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise MedsregError(f"{path} is not a saved Hugging Face dataset ({reason}); {how}") from None
+    if isinstance(dataset, DatasetDict):
+        if "train" not in dataset:
+            raise MedsregError(f"the dataset in {path} has the splits {', '.join(dataset)} and no 'train'; {how}")
+        dataset = dataset["train"]
+    if len(dataset) == 0:
+        raise MedsregError(f"the dataset in {path} has no rows; {how}")
+    return dataset
+
+
+def select_tasks(dataset: Any, patterns: list[str] | None, where: Path) -> Any:
+    if not patterns:
+        return dataset
+    if "task" not in dataset.column_names:
+        raise MedsregError(f"the settings keep only some tasks ({', '.join(patterns)}) but the dataset in {where} has no "
+                           "'task' column; train on the mixture of 'medsreg build' or drop 'tasks'")
+    keep = [i for i, task in enumerate(dataset["task"]) if any(fnmatch.fnmatchcase(task, p) for p in patterns)]
+    if not keep:
+        raise MedsregError(f"no row of the dataset in {where} belongs to a task matching {', '.join(patterns)}; build the "
+                           "mixture with those tasks (e.g. the mmedbench plugin's mmedlm_* training tasks)")
+    return dataset.select(keep)
+
+
+def sft_dataset(dataset: Any, tokenizer: Any, config: Any, where: Path, *, chat_tokenizer: Any = None) -> Any:
+    """Columns ``input_ids``, ``labels`` (and ``position_ids`` when packed) ready for the collator.
+
+    ``chat_tokenizer`` loads the tokenizer with a checked chat template: called only when ``messages`` need it."""
+    from medsreg.build.tokenize import pack_rows, tokenize_rows
+
+    columns = set(dataset.column_names)
+    dataset = select_tasks(dataset, config.tasks, where)
+    if set(PACKED) <= columns:
+        if config.prompt_format == "alpaca":
+            raise MedsregError(f"the dataset in {where} is already tokenized and packed (with a chat template); "
+                               "prompt_format alpaca needs the rows' messages: train on the untokenized mixture")
+        _check_ids(dataset, tokenizer, where)
+        longest = _longest(dataset)
+        if longest > config.max_length:
+            raise MedsregError(f"the packed blocks in {where} hold up to {longest} tokens, more than max_length "
+                               f"{config.max_length}; raise max_length or pack again with 'medsreg build --max-length'")
+        return dataset.select_columns(list(PACKED))
+    if set(TOKENIZED) <= columns and config.prompt_format == "chat":
+        _check_ids(dataset, tokenizer, where)
+        dataset = dataset.select_columns(list(TOKENIZED))
+        if _longest(dataset) > config.max_length:
+            dataset = dataset.map(_Truncate(config.max_length), batched=True, desc="truncating")
+            dataset = dataset.filter(lambda labels: any(x != IGNORE_INDEX for x in labels), input_columns="labels")
+        if config.packing:
+            dataset = pack_rows(dataset, max_length=config.max_length).select_columns(list(PACKED))
+        return dataset
+    if "messages" not in columns:
+        found = ", ".join(sorted(columns))
+        raise MedsregError(f"the dataset in {where} has neither 'messages' nor 'input_ids' + 'labels' (it has {found}), "
+                           "so there is nothing to fine-tune on; give the mixture of 'medsreg build' (or, for a "
+                           "corpus of input_ids windows, --objective clm)")
+    if config.prompt_format == "alpaca":
+        dataset = dataset.map(_AlpacaBatch(tokenizer, config.max_length), batched=True,
+                              remove_columns=dataset.column_names, desc="tokenizing (Alpaca)")
+    else:
+        # every process of a multi-GPU run tokenizes (the same rows): share the cores; a large mixture is better
+        # tokenized once by 'medsreg build --tokenizer'
+        cores = max(1, min(8, (os.cpu_count() or 1) // max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))))
+        dataset = tokenize_rows(dataset, chat_tokenizer() if chat_tokenizer else tokenizer, max_length=config.max_length,
+                                num_proc=cores).select_columns(list(TOKENIZED))
+    if len(dataset) == 0:
+        raise MedsregError(f"every row of {where} has a prompt of max_length ({config.max_length}) tokens or more, so no "
+                           "answer token is left to learn; raise max_length")
+    if config.packing:
+        return pack_rows(dataset, max_length=config.max_length).select_columns(list(PACKED))
+    return dataset
+
+
+def clm_dataset(dataset: Any, tokenizer: Any, config: Any, where: Path) -> Any:
+    """A corpus of ``input_ids`` windows as ``input_ids`` + ``labels`` (padding masked)."""
+    columns = set(dataset.column_names)
+    if "input_ids" not in columns:
+        raise MedsregError(f"the dataset in {where} has no 'input_ids' column (it has {', '.join(sorted(columns))}), so "
+                           "it is not a packed corpus; pack one with 'medsreg corpus', or train on a mixture with "
+                           "--objective sft")
+    _check_ids(dataset, tokenizer, where)
+    longest = _longest(dataset)
+    if longest > config.max_length:
+        raise MedsregError(f"the corpus windows in {where} hold up to {longest} tokens, more than max_length "
+                           f"{config.max_length}; raise max_length to the corpus's window (2048 for MMedC)")
+    keep = ["input_ids"] + (["attention_mask"] if "attention_mask" in columns else [])
+    return dataset.select_columns(keep).map(_ClmLabels(), batched=True, desc="labels")
+
+
+class _ClmLabels:
+    def __call__(self, batch: dict[str, list]) -> dict[str, list]:
+        masks = batch.get("attention_mask")
+        if masks is None:
+            return {"labels": [list(ids) for ids in batch["input_ids"]]}
+        return {"labels": [[token if keep else IGNORE_INDEX for token, keep in zip(ids, mask)]
+                           for ids, mask in zip(batch["input_ids"], masks)]}
+
+
+class _Truncate:
+    def __init__(self, max_length: int) -> None:
+        self.max_length = max_length
+
+    def __call__(self, batch: dict[str, list]) -> dict[str, list]:
+        return {key: [list(values)[:self.max_length] for values in batch[key]] for key in batch}
+
+
+class _AlpacaBatch:
+    """MMedLM's SFT example: the Alpaca prompt (BOS when the tokenizer adds one) masked, then the output and EOS."""
+
+    def __init__(self, tokenizer: Any, max_length: int) -> None:
+        self.tokenizer = tokenizer
+        self.max_length = max_length
+
+    def __call__(self, batch: dict[str, list]) -> dict[str, list]:
+        out: dict[str, list] = {"input_ids": [], "labels": []}
+        eos = self.tokenizer.eos_token_id
+        for messages in batch["messages"]:
+            by_role = {m["role"]: m["content"] for m in messages}
+            if "assistant" not in by_role:
+                raise MedsregError("a row has no assistant message, so there is no output to learn; train on the "
+                                   "mixture of 'medsreg build' (its rows end with the answer)")
+            prompt = ALPACA.format(instruction=by_role.get("system", ""), input=by_role.get("user", ""))
+            prompt_ids = list(self.tokenizer(prompt, add_special_tokens=True)["input_ids"])
+            answer_ids = list(self.tokenizer(by_role["assistant"], add_special_tokens=False)["input_ids"]) + [eos]
+            ids = (prompt_ids + answer_ids)[:self.max_length]
+            labels = ([IGNORE_INDEX] * len(prompt_ids) + answer_ids)[:self.max_length]
+            if all(label == IGNORE_INDEX for label in labels):
+                continue  # the prompt alone fills max_length: nothing to learn
+            out["input_ids"].append(ids)
+            out["labels"].append(labels)
+        return out
+
+
+def _longest(dataset: Any) -> int:
+    import pyarrow.compute as pc
+
+    ids = dataset.data.column("input_ids")
+    return int(pc.max(pc.list_value_length(ids)).as_py() or 0)
+
+
+def _check_ids(dataset: Any, tokenizer: Any, where: Path) -> None:
+    """Token ids the model's tokenizer cannot have produced mean the dataset was tokenized for another model."""
+    import pyarrow.compute as pc
+
+    flat = pc.list_flatten(dataset.data.column("input_ids"))
+    largest = pc.max(flat).as_py() if len(flat) else None
+    if largest is not None and largest >= len(tokenizer):
+        raise MedsregError(f"the dataset in {where} holds token id {largest} but the model's tokenizer has "
+                           f"{len(tokenizer)} tokens, so it was tokenized for another model; tokenize the mixture with "
+                           "this model's tokenizer ('medsreg build --tokenizer MODEL') or train on the untokenized one")
+
+
+# --------------------------------------------------------------------------- collators
+
+
+class PaddingCollator:
+    """Rows of different lengths, padded on the right: ``input_ids`` with the pad id, ``labels`` with -100,
+    ``attention_mask`` 0 over the padding."""
+
+    def __init__(self, pad_id: int) -> None:
+        self.pad_id = pad_id
+
+    def __call__(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
+        import torch
+
+        width = max(len(row["input_ids"]) for row in rows)
+        ids = torch.full((len(rows), width), self.pad_id, dtype=torch.long)
+        labels = torch.full((len(rows), width), IGNORE_INDEX, dtype=torch.long)
+        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        for i, row in enumerate(rows):
+            n = len(row["input_ids"])
+            ids[i, :n] = torch.as_tensor(row["input_ids"], dtype=torch.long)
+            labels[i, :n] = torch.as_tensor(row["labels"], dtype=torch.long)
+            if "attention_mask" in row:
+                mask[i, :n] = torch.as_tensor(row["attention_mask"], dtype=torch.long)
+            else:
+                mask[i, :n] = 1
+        return {"input_ids": ids, "labels": labels, "attention_mask": mask}
+
+
+class FlatteningCollator:
+    """Packed rows (or any rows with ``position_ids``) as one sequence: no padding, no attention mask, positions
+    restarting at every example, the first label of every example -100."""
+
+    def __call__(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
+        import torch
+
+        ids: list[int] = []
+        labels: list[int] = []
+        positions: list[int] = []
+        for row in rows:
+            row_positions = list(row["position_ids"])
+            row_labels = list(row["labels"])
+            for i, position in enumerate(row_positions):
+                if position == 0:
+                    row_labels[i] = IGNORE_INDEX
+            ids.extend(row["input_ids"])
+            labels.extend(row_labels)
+            positions.extend(row_positions)
+        return {"input_ids": torch.tensor([ids], dtype=torch.long), "labels": torch.tensor([labels], dtype=torch.long),
+                "position_ids": torch.tensor([positions], dtype=torch.long)}
