@@ -319,6 +319,23 @@ class Shingles(MinhashDedupSignature):
         shingles ^= shingles >> np.uint64(31)
         return shingles.reshape(-1, 1)
 
+    def get_signature(self, shingles: np.ndarray) -> list[list[int]]:
+        """The minimum of each of the ``num_buckets x hashes_per_bucket`` hash functions over the shingles.
+
+        datatrove's own takes ``(a * x + b) mod (2**61 - 1)`` and spends most of its time on the uint64
+        modulo; here each function is ``(a * x + b) mod 2**64``, its top 60 bits (multiply-shift hashing
+        of already mixed 64-bit shingles), computed in place: the same kind of values (below 2**61 - 1, as
+        datatrove's bucket stage expects), in about half the time.
+        """
+        a, b = self.parameters
+        values = shingles * a  # (shingles, hashes), wrapping modulo 2**64
+        values += b
+        values >>= np.uint64(4)
+        minima = values.min(axis=0)
+        if self.config.hash_config.precision == 32:
+            minima &= np.uint64(self.config.hash_config.max)
+        return [part.tolist() for part in np.split(minima.astype(self.config.hash_config.np_dtype), self.config.num_buckets)]
+
 
 class DropDuplicates(PipelineStep):
     """Removes, from the documents of a task in their stage-1 order, the duplicates that datatrove's exact-dedup
