@@ -169,22 +169,26 @@ def test_prompt_tokens_carry_no_loss(model_dir, mixture, tmp_path, prompt_format
         assert model(**unmasked).loss.item() != pytest.approx(loss, rel=1e-3)
 
 
-def test_packed_batches_keep_examples_apart(model_dir, mixture, tmp_path):
-    """The loss of a flattened packed batch equals the token-weighted loss of its examples run one by one."""
+@pytest.mark.parametrize("attention, mask", [("sdpa", "bool"), ("eager", "additive")])
+def test_packed_batches_keep_examples_apart(model_dir, mixture, tmp_path, attention, mask):
+    """The loss of a batch of packed rows (of unequal lengths: one is padded) equals the token-weighted loss of its
+    examples run one by one."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from medsreg.train.data import FlatteningCollator, PaddingCollator, load_dataset_folder, sft_dataset
+    from medsreg.train.data import PackedCollator, PaddingCollator, load_dataset_folder, sft_dataset
 
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
     data = load_dataset_folder(mixture).select(range(8))
     single = sft_dataset(data, tokenizer, settings(model_dir, mixture, tmp_path), mixture)
-    packed = sft_dataset(data, tokenizer, settings(model_dir, mixture, tmp_path, packing=True, max_length=256), mixture)
-    assert len(packed) < len(single) and "position_ids" in packed.column_names
-    model = AutoModelForCausalLM.from_pretrained(str(model_dir), dtype=torch.float32)
+    packed = sft_dataset(data, tokenizer, settings(model_dir, mixture, tmp_path, packing=True, max_length=160), mixture)
+    assert 1 < len(packed) < len(single) and "position_ids" in packed.column_names
+    assert len({len(row["input_ids"]) for row in packed}) > 1  # the collator pads one row
+    model = AutoModelForCausalLM.from_pretrained(str(model_dir), dtype=torch.float32, attn_implementation=attention)
     model.eval()
     with torch.no_grad():
-        batch = FlatteningCollator()([dict(row) for row in packed])
+        batch = PackedCollator(tokenizer.pad_token_id, mask)([dict(row) for row in packed])
+        assert batch["attention_mask"].shape == (len(packed), 1, batch["input_ids"].shape[1], batch["input_ids"].shape[1])
         packed_loss = model(**batch).loss.item()
         total, tokens = 0.0, 0
         for row in single:
@@ -192,7 +196,7 @@ def test_packed_batches_keep_examples_apart(model_dir, mixture, tmp_path):
             n = int((one["labels"][0, 1:] != IGNORE_INDEX).sum())
             total += model(**one).loss.item() * n
             tokens += n
-    assert packed_loss == pytest.approx(total / tokens, rel=1e-4)
+    assert packed_loss == pytest.approx(total / tokens, rel=1e-6)
 
 
 def test_packed_and_pretokenized_mixtures_train(model_dir, mixture, tmp_path):
@@ -283,16 +287,16 @@ def test_presets_file_and_overrides(tmp_path):
         build_config(assignments=("learning_rat=1",))
 
 
-def test_mmedbench_preset_keeps_both_mmedlm_formats(model_dir, mixture, tmp_path):
-    from transformers import AutoTokenizer
-
-    from medsreg.train.config import build_config as build
-    from medsreg.train.data import load_dataset_folder, select_tasks
-
-    config = build(preset="mmedbench", overrides={"model": str(model_dir)})
-    kept = select_tasks(load_dataset_folder(mixture), config.tasks, mixture)
-    assert set(kept["task"]) == {"mmedbench/mmedlm_rationale_en_train", "mmedbench/mmedlm_direct_en_train"}
-    assert AutoTokenizer  # the preset trains through the same path (Alpaca frame tested above)
+def test_mmedbench_preset_trains_both_mmedlm_formats_in_the_alpaca_frame(runner, model_dir, mixture, tmp_path):
+    out = runner.invoke(cli, ["train", "--preset", "mmedbench", "--model", str(model_dir), "--data", str(mixture),
+                              "--output", str(tmp_path / "mmedbench"), "--max-steps", "2", "--gradient-accumulation", "1",
+                              "-q"])
+    assert out.exit_code == 0, out.output
+    record = json.loads((tmp_path / "mmedbench" / "medsreg-train.json").read_text())
+    assert record["config"]["prompt_format"] == "alpaca" and record["config"]["learning_rate"] == 1e-5
+    assert record["config"]["max_length"] == 2048 and record["config"]["batch_size"] == 4
+    # the rows of the mmedlm_rationale_* and mmedlm_direct_* training tasks, none of the others
+    assert record["rows"] == sum(1 for row in mixture_rows(48) if row["task"].startswith("mmedbench/mmedlm_"))
 
 
 def test_the_command_imports_no_heavy_module():

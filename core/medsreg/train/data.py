@@ -12,11 +12,10 @@ SFT rows come in three shapes, recognized by their columns:
 CLM rows are fixed-length ``input_ids`` windows (``medsreg corpus``): labels are the ids, with
 -100 wherever ``attention_mask`` is 0 (the padding of a short document).
 
-Packed rows are trained padding-free: a batch is flattened into one sequence whose
-``position_ids`` restart at 0 for every example and there is no attention mask, so transformers
-builds a block-diagonal causal mask (``find_packed_sequence_indices``; flash-attention kernels use
-the same position_ids), and the first label of each example is -100: no example attends to or
-predicts from another.
+Packed rows keep their examples apart: ``position_ids`` restart at 0 for every example, the
+attention mask is block-diagonal causal (or, for flash-attention kernels, the position ids alone
+cut the sequences) and the first label of each example is -100: no example attends to or
+predicts from another (``PackedCollator``).
 """
 
 from __future__ import annotations
@@ -229,24 +228,47 @@ class PaddingCollator:
         return {"input_ids": ids, "labels": labels, "attention_mask": mask}
 
 
-class FlatteningCollator:
-    """Packed rows (or any rows with ``position_ids``) as one sequence: no padding, no attention mask, positions
-    restarting at every example, the first label of every example -100."""
+class PackedCollator:
+    """Packed rows (``position_ids`` restarting at 0 for every example), one row per sequence, with a block-diagonal
+    causal mask: no example attends to another. A shorter row is padded with a segment of its own (labels -100) that
+    nothing real attends to; the first label of every example is -100 (never predicted from the example before it).
+
+    The mask is given explicitly, 4-D, as the attention implementation reads it (``mask``): ``"bool"`` for SDPA
+    (True: attend), ``"additive"`` for eager (0 / the dtype's minimum). transformers 5.24 is meant to derive it from
+    the position ids when there is no mask, but on eager and SDPA that mask still lets an example see the end of the
+    one before it (checked by tests/test_train.py against examples run one by one). ``None``: no mask, only the
+    position ids, for flash-attention kernels, which cut the sequences at the position-id restarts themselves."""
+
+    def __init__(self, pad_id: int, mask: str | None = "bool") -> None:
+        if mask not in ("bool", "additive", None):
+            raise ValueError(f"mask must be 'bool', 'additive' or None, not {mask!r}")
+        self.pad_id = pad_id
+        self.mask = mask
 
     def __call__(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
         import torch
 
-        ids: list[int] = []
-        labels: list[int] = []
-        positions: list[int] = []
-        for row in rows:
-            row_positions = list(row["position_ids"])
-            row_labels = list(row["labels"])
-            for i, position in enumerate(row_positions):
-                if position == 0:
-                    row_labels[i] = IGNORE_INDEX
-            ids.extend(row["input_ids"])
-            labels.extend(row_labels)
-            positions.extend(row_positions)
-        return {"input_ids": torch.tensor([ids], dtype=torch.long), "labels": torch.tensor([labels], dtype=torch.long),
-                "position_ids": torch.tensor([positions], dtype=torch.long)}
+        width = max(len(row["input_ids"]) for row in rows)
+        ids = torch.full((len(rows), width), self.pad_id, dtype=torch.long)
+        labels = torch.full((len(rows), width), IGNORE_INDEX, dtype=torch.long)
+        positions = torch.zeros((len(rows), width), dtype=torch.long)
+        for i, row in enumerate(rows):
+            n = len(row["input_ids"])
+            row_positions = torch.as_tensor(row["position_ids"], dtype=torch.long)
+            row_labels = torch.as_tensor(row["labels"], dtype=torch.long).clone()
+            row_labels[row_positions == 0] = IGNORE_INDEX
+            ids[i, :n] = torch.as_tensor(row["input_ids"], dtype=torch.long)
+            labels[i, :n] = row_labels
+            positions[i, :n] = row_positions
+            positions[i, n:] = torch.arange(width - n)
+        batch = {"input_ids": ids, "labels": labels, "position_ids": positions}
+        if self.mask is not None:
+            segments = (positions == 0).cumsum(dim=1)  # the example each token belongs to (padding: a segment of its own)
+            causal = torch.ones((width, width), dtype=torch.bool).tril()
+            allowed = (segments[:, :, None] == segments[:, None, :]) & causal  # (batch, query, key)
+            if self.mask == "bool":
+                batch["attention_mask"] = allowed[:, None]
+            else:
+                additive = torch.zeros(allowed.shape, dtype=torch.float32)
+                batch["attention_mask"] = additive.masked_fill_(~allowed, torch.finfo(torch.float32).min)[:, None]
+        return batch

@@ -200,7 +200,7 @@ def run_train(config: TrainConfig, *, resume: bool = False, quiet: bool = False,
     tokenizer = _load_tokenizer(path, str(config.model))
 
     from medsreg.train.data import (
-        FlatteningCollator,
+        PackedCollator,
         PaddingCollator,
         clm_dataset,
         load_dataset_folder,
@@ -227,11 +227,17 @@ def run_train(config: TrainConfig, *, resume: bool = False, quiet: bool = False,
             datasets.enable_caching()
     packed = "position_ids" in dataset.column_names
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    collator = FlatteningCollator() if packed else PaddingCollator(pad_id)
 
     device, precision = _device_and_precision(config)
     model = _load_model(path, config, precision, str(config.model))
+    collator = PaddingCollator(pad_id)
+    if packed:
+        attention = str(getattr(model.config, "_attn_implementation", None) or "eager")
+        mask = None if "flash" in attention else ("bool" if attention == "sdpa" else "additive")
+        collator = PackedCollator(pad_id, mask)
     args = training_arguments(config, device, precision, quiet)
+    if args.process_index != 0:  # one process speaks for a multi-GPU run
+        say = lambda line: None  # noqa: E731
     record = {"model": str(config.model), "model_fingerprint": fingerprint, "config": config.model_dump(mode="json"),
               "device": device, "precision": precision, "rows": len(dataset), "packed": packed}
     if args.process_index == 0:
