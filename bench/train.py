@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    .venv/bin/python bench/train.py                          # quick run on CPU (under a minute on 2 cores)
+    .venv/bin/python bench/train.py --threads 1              # quick run on CPU (under a minute)
     .venv/bin/python bench/train.py --rows 2000 --steps 50 --hidden 256 --layers 4 --max-length 1024
 
 What it does:
@@ -107,13 +107,15 @@ def run(model: Path, data: Path, output: Path, args: argparse.Namespace, packing
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rows", type=int, default=600)
-    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--rows", type=int, default=2000)
+    parser.add_argument("--steps", type=int, default=50, help="Optimizer steps per run (within the first epoch of both).")
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--max-length", type=int, default=512)
     parser.add_argument("--hidden", type=int, default=32)
     parser.add_argument("--layers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, help="torch.set_num_threads (default: torch's). On a shared machine 1 "
+                        "thread gives steadier figures: OpenMP threads waiting on a busy core slow down tenfold.")
     parser.add_argument("--out", type=Path, help="Keep the model, data and runs here (default: a temporary folder).")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -125,6 +127,8 @@ def main() -> int:
         data = save_mixture(base / "mixture", args.rows, args.seed)
         import torch
 
+        if args.threads:
+            torch.set_num_threads(args.threads)
         device = "cuda" if torch.cuda.is_available() else f"cpu ({torch.get_num_threads()} threads)"
         results = [run(model, data, base / f"run-{name}", args, packing)
                    for name, packing in (("unpacked", False), ("packed", True))]
