@@ -16,6 +16,7 @@ import pytest
 pytest.importorskip("transformers")
 pytest.importorskip("datasets")
 
+from tiny_models import END, ROLES, TEMPLATE, save_tokenizer
 from medsreg.build.tokenize import (
     IGNORE_INDEX,
     TokenCounts,
@@ -28,10 +29,6 @@ from medsreg.build.tokenize import (
 )
 from medsreg.errors import MedsregError
 
-ROLES = ["<|system|>", "<|user|>", "<|assistant|>"]
-END = "<|end|>"
-TEMPLATE = ("{{ bos_token }}{% for message in messages %}<|{{ message['role'] }}|>\n{{ message['content'] }}"
-            "{{ eos_token }}\n{% endfor %}{% if add_generation_prompt %}<|assistant|>\n{% endif %}")
 # the generation prompt opens the assistant turn with "\n", the turn itself with " ": the prompt is no prefix
 SHIFTED_TEMPLATE = TEMPLATE.replace("<|{{ message['role'] }}|>\n", "<|{{ message['role'] }}|>{{ ' ' if message['role'] == 'assistant' else '\n' }}")
 NO_SYSTEM_TEMPLATE = "{% if messages[0]['role'] == 'system' %}{{ raise_exception('System role not supported') }}{% endif %}" + TEMPLATE
@@ -39,28 +36,9 @@ NO_SYSTEM_TEMPLATE = "{% if messages[0]['role'] == 'system' %}{{ raise_exception
 WORDS = ["patient", "fever", "cough", "chest", "pain", "diagnosis", "pneumonia", "aspirin", "dose", "daily", "input", "output", "answer", "please", "learn", "from", "the", "few-shot", "cases", "to", "see", "what", "content", "you", "have", "respiratory", "cardiac", "extract", "drug", "names", "肺炎", "发热", "café"]
 
 
-def _save_tokenizer(folder: Path, template: str | None = TEMPLATE) -> Path:
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
-
-    bpe = Tokenizer(models.BPE())
-    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    bpe.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=400, special_tokens=["<s>", "<pad>", END, *ROLES],
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
-    corpus = [" ".join(random.Random(i).choices(WORDS, k=30)) for i in range(200)]
-    bpe.train_from_iterator(corpus, trainer)
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=bpe, bos_token="<s>", eos_token=END, pad_token="<pad>",
-                                        additional_special_tokens=ROLES)
-    if template is not None:
-        tokenizer.chat_template = template
-    tokenizer.save_pretrained(str(folder))
-    return folder
-
-
 @pytest.fixture(scope="module")
 def tokenizer_dir(tmp_path_factory) -> Path:
-    return _save_tokenizer(tmp_path_factory.mktemp("tokenizer") / "tiny-chat")
+    return save_tokenizer(tmp_path_factory.mktemp("tokenizer") / "tiny-chat", words=WORDS)
 
 
 @pytest.fixture(scope="module")
@@ -284,17 +262,17 @@ def test_bad_tokenizer_paths_are_one_sentence(tmp_path, tokenizer_dir):
 
 
 def test_templates_that_cannot_mask_the_prompt_are_one_sentence(tmp_path):
-    message = _sentence(_save_tokenizer(tmp_path / "plain", template=None))
+    message = _sentence(save_tokenizer(tmp_path / "plain", template=None))
     assert "has no chat template" in message and "chat_template" in message
-    message = _sentence(_save_tokenizer(tmp_path / "no-system", template=NO_SYSTEM_TEMPLATE))
+    message = _sentence(save_tokenizer(tmp_path / "no-system", template=NO_SYSTEM_TEMPLATE))
     assert "fails on a system / user / assistant conversation" in message and "System role not supported" in message
-    message = _sentence(_save_tokenizer(tmp_path / "shifted", template=SHIFTED_TEMPLATE))
+    message = _sentence(save_tokenizer(tmp_path / "shifted", template=SHIFTED_TEMPLATE))
     assert "does not render the prompt (add_generation_prompt=True) as a prefix" in message
 
 
 def test_a_template_failing_on_a_row_names_the_rows(tmp_path):
     failing = "{% if 'FORBIDDEN' in messages[1]['content'] %}{{ raise_exception('no such input') }}{% endif %}" + TEMPLATE
-    tokenizer = load_chat_tokenizer(_save_tokenizer(tmp_path / "picky", template=failing))
+    tokenizer = load_chat_tokenizer(save_tokenizer(tmp_path / "picky", template=failing))
     rows = [_row(0, "please learn", "fever", "pneumonia"), _row(1, "please learn", "FORBIDDEN", "cardiac")]
     with pytest.raises(MedsregError, match=r"^row 0 \(demo/task_0, instance i0\) to row 1 \(demo/task_1, instance i1\): "
                                            r"the chat template .* fails .*no such input"):
