@@ -203,6 +203,20 @@ def _check_ids(dataset: Any, tokenizer: Any, where: Path) -> None:
 # --------------------------------------------------------------------------- collators
 
 
+def _padded(rows: list[dict[str, Any]], pad_id: int) -> tuple[Any, Any, int]:
+    """(input_ids, labels, width): the rows' ids and labels right-padded to the longest, with ``pad_id`` and -100."""
+    import torch
+
+    width = max(len(row["input_ids"]) for row in rows)
+    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    labels = torch.full((len(rows), width), IGNORE_INDEX, dtype=torch.long)
+    for i, row in enumerate(rows):
+        n = len(row["input_ids"])
+        ids[i, :n] = torch.as_tensor(row["input_ids"], dtype=torch.long)
+        labels[i, :n] = torch.as_tensor(row["labels"], dtype=torch.long)
+    return ids, labels, width
+
+
 class PaddingCollator:
     """Rows of different lengths, padded on the right: ``input_ids`` with the pad id, ``labels`` with -100,
     ``attention_mask`` 0 over the padding."""
@@ -213,14 +227,10 @@ class PaddingCollator:
     def __call__(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
         import torch
 
-        width = max(len(row["input_ids"]) for row in rows)
-        ids = torch.full((len(rows), width), self.pad_id, dtype=torch.long)
-        labels = torch.full((len(rows), width), IGNORE_INDEX, dtype=torch.long)
+        ids, labels, width = _padded(rows, self.pad_id)
         mask = torch.zeros((len(rows), width), dtype=torch.long)
         for i, row in enumerate(rows):
             n = len(row["input_ids"])
-            ids[i, :n] = torch.as_tensor(row["input_ids"], dtype=torch.long)
-            labels[i, :n] = torch.as_tensor(row["labels"], dtype=torch.long)
             if "attention_mask" in row:
                 mask[i, :n] = torch.as_tensor(row["attention_mask"], dtype=torch.long)
             else:
@@ -248,17 +258,12 @@ class PackedCollator:
     def __call__(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
         import torch
 
-        width = max(len(row["input_ids"]) for row in rows)
-        ids = torch.full((len(rows), width), self.pad_id, dtype=torch.long)
-        labels = torch.full((len(rows), width), IGNORE_INDEX, dtype=torch.long)
+        ids, labels, width = _padded(rows, self.pad_id)
         positions = torch.zeros((len(rows), width), dtype=torch.long)
         for i, row in enumerate(rows):
             n = len(row["input_ids"])
             row_positions = torch.as_tensor(row["position_ids"], dtype=torch.long)
-            row_labels = torch.as_tensor(row["labels"], dtype=torch.long).clone()
-            row_labels[row_positions == 0] = IGNORE_INDEX
-            ids[i, :n] = torch.as_tensor(row["input_ids"], dtype=torch.long)
-            labels[i, :n] = row_labels
+            labels[i, :n][row_positions == 0] = IGNORE_INDEX
             positions[i, :n] = row_positions
             positions[i, n:] = torch.arange(width - n)
         batch = {"input_ids": ids, "labels": labels, "position_ids": positions}
