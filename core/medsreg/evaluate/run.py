@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from medsreg.errors import MedsregError
-from medsreg.evaluate.backends import Backend, GenerationError, GenerationOptions, make_backend
+from medsreg.evaluate.backends import Backend, BackendSettings, GenerationError, GenerationOptions, make_backend
 from medsreg.evaluate.predictions import (
     PREDICTIONS,
     SUBMISSION,
@@ -42,9 +42,9 @@ DEFAULT_MAX_INPUT_TOKENS = 2048
 """The official evaluation's settings (SEEDS.md §1.4), used for rows read with --data; a suite carries its own."""
 
 
-@dataclass
-class EvalOptions:
-    """What ``medsreg eval`` was asked for (the CLI's options, one to one)."""
+@dataclass(kw_only=True)
+class EvalOptions(BackendSettings):
+    """What ``medsreg eval`` was asked for (the CLI's options, one to one; the backend's in ``BackendSettings``)."""
 
     model: str | None = None
     suite: str | None = None
@@ -52,17 +52,8 @@ class EvalOptions:
     backend: str = "hf"
     output: Path | None = None
     limit: int | None = None
-    batch_size: int | None = None
     max_new_tokens: int | None = None
     max_input_tokens: int | None = None
-    dtype: str = "auto"
-    trust_remote_code: bool = False
-    tensor_parallel_size: int = 1
-    api_base: str | None = None
-    api_key_env: str = "OPENAI_API_KEY"
-    request_timeout: float = 120.0
-    max_retries: int = 5
-    retry_wait: float = 1.0
     merge: bool = False
     merge_wait: float = 3600.0
     """Seconds rank 0 waits for the other ranks' predictions before it leaves the merge to 'medsreg eval --merge'."""
@@ -97,11 +88,8 @@ def run_eval(options: EvalOptions, *, say: Echo = print, warn: Echo = print) -> 
     if not options.model:
         raise MedsregError("give --model (a local model folder, or the model name an --api-base endpoint serves)")
     shard = current_shard()
-    generation = GenerationOptions(
-        model=options.model, batch_size=options.batch_size, dtype=options.dtype, trust_remote_code=options.trust_remote_code,
-        tensor_parallel_size=options.tensor_parallel_size, api_base=options.api_base, api_key_env=options.api_key_env,
-        request_timeout=options.request_timeout, max_retries=options.max_retries, retry_wait=options.retry_wait,
-        local_rank=shard.local_rank, distributed=shard.distributed, quiet=options.quiet or shard.rank != 0)
+    generation = GenerationOptions(model=options.model, **options.backend_settings(), local_rank=shard.local_rank,
+                                   distributed=shard.distributed, quiet=options.quiet or shard.rank != 0)
     backend = make_backend(options.backend, generation, warn)  # a bad model folder is reported before the suite is read
     suite = _suite(options, warn)
     generation.max_new_tokens = options.max_new_tokens or suite.max_new_tokens or DEFAULT_MAX_NEW_TOKENS

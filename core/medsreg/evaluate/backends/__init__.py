@@ -20,7 +20,7 @@ when ``make_backend`` builds one.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from medsreg.errors import MedsregError
@@ -44,13 +44,10 @@ class GenerationError(MedsregError):
         self.done = done or {}
 
 
-@dataclass
-class GenerationOptions:
-    """The options of ``medsreg eval`` that concern generation (the CLI's, one to one)."""
+@dataclass(kw_only=True)
+class BackendSettings:
+    """The ``medsreg eval`` options a backend reads as given (``EvalOptions`` has them too, one to one with the CLI)."""
 
-    model: str
-    max_new_tokens: int = 200
-    max_input_tokens: int = 2048
     batch_size: int | None = None
     dtype: str = "auto"
     trust_remote_code: bool = False
@@ -60,6 +57,18 @@ class GenerationOptions:
     request_timeout: float = 120.0
     max_retries: int = 5
     retry_wait: float = 1.0
+
+    def backend_settings(self) -> dict[str, Any]:
+        return {item.name: getattr(self, item.name) for item in fields(BackendSettings)}
+
+
+@dataclass(kw_only=True)
+class GenerationOptions(BackendSettings):
+    """What a backend generates with: the settings as given, plus what ``run_eval`` works out (token limits, rank)."""
+
+    model: str
+    max_new_tokens: int = 200
+    max_input_tokens: int = 2048
     local_rank: int = 0
     distributed: bool = False
     quiet: bool = False
