@@ -14,6 +14,8 @@ def write_text_atomically(path: Path, text: str) -> None:
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as out:
             out.write(text)
+            out.flush()
+            os.fsync(out.fileno())  # on disk before the rename: a crash leaves the old file or the new, never an empty one
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 import os
 import re
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from medsreg.errors import MedsregError
+from medsreg.files import write_text_atomically
 
 PREDICTIONS = "predictions.jsonl"
 CONFIG = "config.json"
@@ -177,7 +179,7 @@ def _recorded_config(folder: Path) -> dict[str, Any] | None:
 
 def write_config(folder: Path, document: dict[str, Any]) -> None:
     """``config.json``: the model, the generation settings and their hash, what was evaluated (informational)."""
-    _replace_text(folder / CONFIG, json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    write_text_atomically(folder / CONFIG, json.dumps(document, indent=2, ensure_ascii=False) + "\n")
 
 
 # --------------------------------------------------------------------------- writing
@@ -244,21 +246,11 @@ def merge(folder: Path, rows: Sequence[dict[str, Any]]) -> tuple[Path, int]:
     order = {row_key(row): position for position, row in enumerate(rows)}
     records = sorted(existing.records.values(), key=lambda record: order.get(record_key(record), len(order)))
     target = folder / PREDICTIONS
-    _replace_text(target, "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records))
+    write_text_atomically(target, "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records))
     for path in prediction_files(folder):
         if path != target:
             path.unlink()
     return target, len(records)
-
-
-def _replace_text(path: Path, text: str) -> None:
-    """Write ``path`` atomically: a temporary file beside it, fsync'd, renamed over it."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(temporary, "w", encoding="utf-8", newline="\n") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
 
 
 # --------------------------------------------------------------------------- the leaderboard's submission files
@@ -291,11 +283,10 @@ def write_submission(folder: Path, rows: Iterable[dict[str, Any]], outputs: dict
     written = {}
     for category, lines in by_category.items():
         name = category_file(category)
-        temporary = target / f".{name}.{os.getpid()}.tmp"
-        with open(temporary, "w", encoding="utf-8", newline="") as handle:
-            writer = csv.writer(handle)  # RFC 4180 quoting: prompts hold commas, quotes and newlines
-            writer.writerow(SUBMISSION_COLUMNS)
-            writer.writerows(lines)
-        os.replace(temporary, target / name)
+        text = io.StringIO()
+        writer = csv.writer(text)  # RFC 4180 quoting: prompts hold commas, quotes and newlines
+        writer.writerow(SUBMISSION_COLUMNS)
+        writer.writerows(lines)
+        write_text_atomically(target / name, text.getvalue())
         written[name] = len(lines)
     return written
