@@ -86,6 +86,20 @@ class TokenCounts:
 # --------------------------------------------------------------------------- the tokenizer
 
 
+def load_local_tokenizer(path: Path, what: str, how: str) -> Any:
+    """``AutoTokenizer`` from the local folder ``path`` (never the Hub); a folder it cannot read is a MedsregError
+    sentence: ``what`` cannot be loaded (the reason); ``how``."""
+    # transformers announces at import that it found no PyTorch: true, and irrelevant to tokenizing
+    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+    except Exception as error:  # noqa: BLE001 - transformers raises OSError, ValueError, JSONDecodeError, ... for a broken folder
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise MedsregError(f"{what} cannot be loaded ({type(error).__name__}: {reason}); {how}") from None
+
+
 def load_chat_tokenizer(path: Path) -> Any:
     """The tokenizer saved in the local folder ``path`` (never the Hub); MedsregError unless it has a usable chat template."""
     path = Path(path)
@@ -97,17 +111,11 @@ def load_chat_tokenizer(path: Path) -> Any:
         raise MedsregError(f"the tokenizer path {shown} is a file, not a folder; {how}")
     if not any((path / name).is_file() for name in TOKEN_FILES):
         raise MedsregError(f"{shown} holds no tokenizer (none of {', '.join(TOKEN_FILES)}); {how}")
-    # transformers announces at import that it found no PyTorch: true, and irrelevant to tokenizing
-    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
     try:
-        from transformers import AutoTokenizer
+        import transformers  # noqa: F401 - only to say which extra is missing
     except ImportError as error:
         raise MedsregError(f"--tokenizer needs transformers ({error}); install it with pip install 'medsreg[tokenize]'") from None
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
-    except Exception as error:  # noqa: BLE001 - transformers raises OSError, ValueError, JSONDecodeError, ... for a broken folder
-        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        raise MedsregError(f"the tokenizer in {shown} cannot be loaded ({type(error).__name__}: {reason}); {how}") from None
+    tokenizer = load_local_tokenizer(path, f"the tokenizer in {shown}", how)
     template = getattr(tokenizer, "chat_template", None)
     if not template:
         raise MedsregError(f"the tokenizer in {shown} has no chat template (no chat_template.jinja nor chat_template in "

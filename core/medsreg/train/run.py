@@ -80,15 +80,10 @@ def _model_folder(model: str | None) -> Path:
 
 
 def _load_tokenizer(path: Path, shown: str) -> Any:
-    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
-    from transformers import AutoTokenizer
+    from medsreg.build.tokenize import load_local_tokenizer
 
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
-    except Exception as error:  # noqa: BLE001 - OSError, ValueError, ... for a folder without a usable tokenizer
-        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        raise MedsregError(f"the tokenizer of the model {shown} cannot be loaded ({type(error).__name__}: {reason}); "
-                           "save the tokenizer beside the model with tokenizer.save_pretrained") from None
+    tokenizer = load_local_tokenizer(path, f"the tokenizer of the model {shown}",
+                                     "save the tokenizer beside the model with tokenizer.save_pretrained")
     if tokenizer.eos_token_id is None:
         raise MedsregError(f"the tokenizer of the model {shown} has no EOS token, so a trained model would never learn "
                            "to stop; set tokenizer.eos_token (e.g. the end-of-turn token) and save_pretrained it")
