@@ -18,7 +18,8 @@ from medsreg.build.mixture import Survey, default_workers, render_tasks, shuffle
 from medsreg.build.plan import Plan, Selected, SuitePlan, make_plan, select_tasks, suite_references, test_instances
 from medsreg.build.render import suite_row
 from medsreg.build.spec import default_spec, load_spec
-from medsreg.build.writer import MIXTURE_PATH, progress_bar, suite_path
+from medsreg.build.writer import MIXTURE_PATH, suite_path
+from medsreg.progress import progress_bar
 from medsreg.catalog import Catalog, LoadedSuite, LoadedTask, task_status
 from medsreg.errors import MedsregError, UnknownNameError
 from medsreg.models import MixtureSpec, Suite, Task

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from medsreg.errors import MedsregError
+from medsreg.progress import progress_bar
 
 if TYPE_CHECKING:
     import datasets
@@ -454,12 +455,3 @@ class _Exporter:
         if self._jsonl is not None:
             self._jsonl.close()
             self._jsonl = None
-
-
-def progress_bar(description: str, total: int | None, quiet: bool, unit: str = " rows"):
-    """A tqdm bar on a terminal; nothing with ``quiet``, in CI or when stderr is not a terminal. Also a context manager."""
-    from tqdm.auto import tqdm
-
-    in_ci = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-    # disable=None: tqdm shows the bar only when stderr is a terminal
-    return tqdm(total=total, desc=description, unit=unit, disable=True if quiet or in_ci else None, leave=False)

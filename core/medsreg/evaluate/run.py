@@ -161,7 +161,7 @@ def _suite(options: EvalOptions, warn: Echo) -> SuiteRows:
 
 def _generate(backend: Backend, pending: list[dict[str, Any]], writer: PredictionWriter, options: EvalOptions,
               config_hash: str, result: EvalResult) -> None:
-    from medsreg.build.writer import progress_bar
+    from medsreg.progress import progress_bar
 
     model = options.model
     prepared = [backend.prepare(row["messages"]) for row in pending]

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 from medsreg.errors import MedsregError
+from medsreg.progress import bars_hidden
 from medsreg.train.config import TrainConfig
 
 Echo = Callable[[str], None]
@@ -186,7 +186,7 @@ def run_train(config: TrainConfig, *, resume: bool = False, quiet: bool = False,
         raise MedsregError("give --output DIR (checkpoints and the trained model are written there)")
     path = _model_folder(config.model)
     output = Path(config.output_dir)
-    if quiet or os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+    if bars_hidden(quiet):
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()

@@ -17,10 +17,10 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from medsreg.errors import MedsregError
+from medsreg.progress import bars_hidden
 from medsreg.evaluate.backends import Backend, Echo, GenerationOptions
 from medsreg.evaluate.backends.local import TokenizedPrompts, chat_tokenizer, model_folder, stop_token_ids
 
@@ -59,7 +59,7 @@ class HFBackend(TokenizedPrompts, Backend):
         import torch
         from transformers import AutoModelForCausalLM, GenerationConfig
 
-        if self.options.quiet or os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        if bars_hidden(self.options.quiet):
             from transformers.utils import logging as hf_logging
 
             hf_logging.disable_progress_bar()
