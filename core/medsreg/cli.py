@@ -396,7 +396,7 @@ def score_command(predictions: Path, compat: str, output_format: str, output: Pa
     from medsreg.score import RENDERERS, render_json, score
 
     catalog, _ = _load(plugins_dirs, strict)
-    found = read_predictions(predictions, catalog, allow_empty=allow_empty)
+    found = read_predictions(predictions, catalog, allow_empty=allow_empty, official=compat == "official")
     metrics = {metric.name: metric for _, metric in catalog.metrics}
     results = score(found, metrics, official=compat == "official")
     if output is not None:

@@ -282,6 +282,11 @@ class MetricContext(BaseModel):
     languages: list[str] = Field(default_factory=list, description="ISO 639 code of each instance's output ('en' if unknown).")
     official: bool = Field(default=False, description="Reproduce the official scripts' behaviour, bugs included "
                            "(``--compat official``), instead of the corrected one.")
+    legacy_ids: list[int | None] = Field(default_factory=list, description="Each instance's MedS-Ins task id (None "
+                                         "if its task has none): the official scripts' rules depend on it.")
+    missing_outputs: list[bool] = Field(default_factory=list, description="True where the output cell is one the "
+                                        "official scripts read as NaN (empty, 'None', 'N/A' ...; pandas' rule).")
+    missing_references: list[bool] = Field(default_factory=list, description="The same for the reference (GT) cell.")
 
 
 class Metric(BaseModel):

@@ -9,8 +9,13 @@
   category, pooling group) comes from the installed suite that holds it (``meds-bench``).
 
 Every problem is a ``MedsregError`` sentence naming the file, the line or row, and the fix:
-missing columns, unknown task ids (with did-you-mean), duplicated rows, empty or NaN outputs
-(unless ``allow_empty``: they then score 0).
+missing columns, unknown task ids (with did-you-mean), duplicated rows, empty outputs (unless
+``allow_empty``: they then score 0).
+
+With ``official`` the file is read as the official scripts read it: duplicated rows are kept,
+empty outputs are no error, the ids MCQA.py still lists (task4-9) are scored as multiple choice,
+rows of tasks no script scores are left out with a note, and each cell pandas would read as NaN
+(``official.PANDAS_NA``) is flagged, in the output and the reference alike.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from medsreg.errors import MedsregError
@@ -29,7 +35,7 @@ from medsreg.vocabulary import did_you_mean
 CSV_COLUMNS = ("task_id", "input", "GT", "output")
 JSONL_KEYS = ("task", "instance_id", "references", "output", "metrics", "category")
 _TASK_ID = re.compile(r"^(?:task)?(\d+)(?:_|$)", re.IGNORECASE)
-_NAN = {"nan", "NaN", "NAN", "None", "null"}
+LEGACY_MCQA_CATEGORY = "Multilingual MCQA"
 
 
 @dataclass
@@ -45,8 +51,12 @@ class Prediction:
     group: str | None = None
     average: bool = True
     language: str = "en"
+    legacy_id: int | None = None
     where: str = ""
     """File and line / row, for messages."""
+    output_na: bool = False
+    """The output cell is one pandas reads as NaN (what the official scripts see)."""
+    reference_na: bool = False
 
 
 @dataclass
@@ -57,22 +67,29 @@ class Predictions:
     suite: str | None = None
 
 
-def read_predictions(path: Path, catalog: Any, *, allow_empty: bool = False) -> Predictions:
+def read_predictions(path: Path, catalog: Any, *, allow_empty: bool = False, official: bool = False) -> Predictions:
     """The predictions in ``path`` (.jsonl or .csv); ``catalog`` (installed tasks and suites) gives languages and,
-    for the CSV, how each task is scored."""
+    for the CSV, how each task is scored; ``official`` reads the file as the official scripts do (module docstring)."""
     if not path.is_file():
         raise MedsregError(f"{path} does not exist; give the predictions.jsonl written by 'medsreg eval' or a "
                            "submission CSV (task_id,input,GT,output)")
     if path.suffix.lower() == ".csv":
-        result = _read_csv(path, catalog)
+        result = _read_csv(path, catalog, official)
     elif path.suffix.lower() in (".jsonl", ".json"):
-        result = _read_jsonl(path)
+        result = _read_jsonl(path, official)
     else:
         raise MedsregError(f"{path}: unknown predictions format {path.suffix!r}; give a .jsonl file written by "
                            "'medsreg eval' or a .csv with the columns task_id,input,GT,output")
     if not result.rows:
         raise MedsregError(f"{path} holds no predictions; run 'medsreg eval' first or check the file")
-    _check_outputs(path, result, allow_empty)
+    if official:
+        from medsreg.metrics.official import PANDAS_NA
+
+        for row in result.rows:
+            row.output_na = row.output_na or row.output in PANDAS_NA
+            row.reference_na = bool(row.references) and row.references[0] in PANDAS_NA
+    else:
+        _check_outputs(path, result, allow_empty)
     languages = {item.task.name: (item.task.output_languages or ["en"])[0] for item in getattr(catalog, "tasks", [])}
     for row in result.rows:
         row.language = languages.get(row.task, row.language)
@@ -80,19 +97,19 @@ def read_predictions(path: Path, catalog: Any, *, allow_empty: bool = False) -> 
 
 
 def _check_outputs(path: Path, result: Predictions, allow_empty: bool) -> None:
-    empty = [row for row in result.rows if not row.output.strip() or row.output.strip() in _NAN]
+    empty = [row for row in result.rows if not row.output.strip()]
     if not empty:
         return
     if not allow_empty:
         shown = ", ".join(row.where for row in empty[:3]) + (f" and {len(empty) - 3} more" if len(empty) > 3 else "")
-        raise MedsregError(f"{path}: {len(empty)} predictions have an empty or NaN output ({shown}); rerun the model on "
+        raise MedsregError(f"{path}: {len(empty)} predictions have an empty output ({shown}); rerun the model on "
                            "them, or pass --allow-empty to score them as wrong")
     for row in empty:
         row.output = ""
-    result.notes.append(f"{len(empty)} empty or NaN outputs are scored as wrong (--allow-empty)")
+    result.notes.append(f"{len(empty)} empty outputs are scored as wrong (--allow-empty)")
 
 
-def _read_jsonl(path: Path) -> Predictions:
+def _read_jsonl(path: Path, official: bool = False) -> Predictions:
     result = Predictions()
     seen: dict[tuple[str, str], int] = {}
     lines = path.read_text(encoding="utf-8").split("\n")
@@ -114,24 +131,27 @@ def _read_jsonl(path: Path) -> Predictions:
             raise MedsregError(f"{where}: the prediction lacks {', '.join(missing)}; score files written by "
                                "'medsreg eval', or a submission CSV")
         key = (str(record["task"]), str(record["instance_id"]))
-        if key in seen:
+        if key in seen and not official:
             raise MedsregError(f"{where}: {key[0]} instance {key[1]} is predicted twice (first on line {seen[key]}); "
                                "remove the duplicate line")
         seen[key] = number
         output = record["output"]
+        missing = output is None or (isinstance(output, float) and math.isnan(output))
+        legacy_id = record.get("legacy_id")
         result.rows.append(Prediction(
-            task=key[0], instance_id=key[1], output="" if output is None or (isinstance(output, float) and math.isnan(output))
-            else str(output), references=[str(r) for r in record["references"]], metrics=list(record["metrics"]),
+            task=key[0], instance_id=key[1], output="" if missing else str(output),
+            references=[str(r) for r in record["references"]], metrics=list(record["metrics"]),
             category=str(record["category"]), group=record.get("group"), average=bool(record.get("average", True)),
-            where=where))
+            legacy_id=legacy_id if isinstance(legacy_id, int) else None, where=where, output_na=missing))
         result.model = result.model or record.get("model")
         result.suite = result.suite or record.get("suite")
     return result
 
 
-def _read_csv(path: Path, catalog: Any) -> Predictions:
+def _read_csv(path: Path, catalog: Any, official: bool = False) -> Predictions:
     result = Predictions()
     scoring, by_name = _suite_entries(catalog)
+    ignored: dict[str, int] = {}
     with open(path, encoding="utf-8-sig", newline="") as handle:
         reader = csv.DictReader(handle)
         columns = reader.fieldnames or []
@@ -144,7 +164,17 @@ def _read_csv(path: Path, catalog: Any) -> Predictions:
             where = f"{path.name}: row {number}"
             task_id = (record.get("task_id") or "").strip()
             match = _TASK_ID.match(Path(task_id).stem)
-            entry = scoring.get(int(match.group(1))) if match else by_name.get(task_id)
+            legacy_id = int(match.group(1)) if match else None
+            entry = scoring.get(legacy_id) if legacy_id is not None else by_name.get(task_id)
+            if entry is None and official:
+                from medsreg.metrics.official import LEGACY_MCQA
+
+                if legacy_id in LEGACY_MCQA:  # not in the suite's average: MedS-Bench no longer holds them
+                    entry = (None, LEGACY_MCQA_CATEGORY, SimpleNamespace(task=f"task{legacy_id}", metrics=["mcqa_accuracy"],
+                                                                         group=None, average=False))
+                else:  # the scripts score the ids they list and pass over the others
+                    ignored[task_id] = ignored.get(task_id, 0) + 1
+                    continue
             if entry is None:
                 known = sorted(f"task{number}" for number in scoring) + sorted(by_name)
                 listing = f" Known ids: {', '.join(known[:12])}{' ...' if len(known) > 12 else ''}." if known else \
@@ -152,15 +182,18 @@ def _read_csv(path: Path, catalog: Any) -> Predictions:
                 raise MedsregError(f"{where}: task_id {task_id!r} is not a task of an installed suite."
                                    f"{did_you_mean(task_id, known)}{listing}")
             key = (task_id, record.get("input") or "")
-            if key in seen:
+            if key in seen and not official:
                 raise MedsregError(f"{where}: the same task_id and input as row {seen[key]}; remove the duplicated row")
             seen[key] = number
             suite, category, suite_task = entry
             result.rows.append(Prediction(
                 task=suite_task.task, instance_id=f"row{number}", output=record.get("output") or "",
                 references=[record.get("GT") or ""], metrics=list(suite_task.metrics), category=category,
-                group=suite_task.group, average=suite_task.average, where=where))
+                group=suite_task.group, average=suite_task.average, legacy_id=legacy_id, where=where))
             result.suite = result.suite or suite
+    for task_id, count in ignored.items():
+        result.notes.append(f"{path.name}: {count} row(s) of task_id {task_id!r} are left out, as the official scripts "
+                            "leave out ids they do not list")
     return result
 
 

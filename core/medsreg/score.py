@@ -22,6 +22,7 @@ from typing import Any
 
 from medsreg.errors import MedsregError
 from medsreg.models import Metric, MetricContext
+from medsreg.metrics.official import OfficialScriptFails
 from medsreg.predictions import Prediction, Predictions
 from medsreg.vocabulary import did_you_mean
 
@@ -39,6 +40,10 @@ class Row:
     count: int
     scores: dict[str, float] = field(default_factory=dict)
     note: str = ""
+    task_id: str | None = None
+    """The MedS-Ins id ("task57") of a task that has one, as the submission files and official figures name it."""
+    compat: str | None = None
+    """Set where a row is scored in another mode than the results' (the official script crashes: scored as fixed)."""
 
 
 @dataclass
@@ -53,6 +58,8 @@ class Results:
         return {"format": RESULTS_FORMAT, "model": self.model, "suite": self.suite, "compat": self.compat,
                 "rows": [{"kind": row.kind, "category": row.category, "name": row.name, "count": row.count,
                           "scores": {key: round(value, 4) for key, value in row.scores.items()},
+                          **({"task_id": row.task_id} if row.task_id else {}),
+                          **({"compat": row.compat} if row.compat else {}),
                           **({"note": row.note} if row.note else {})} for row in self.rows],
                 "notes": self.notes}
 
@@ -67,12 +74,19 @@ def score(predictions: Predictions, metrics: dict[str, Metric], *, official: boo
         raise MedsregError(f"the predictions name metrics no installed plugin provides: {', '.join(unknown)}."
                            f"{did_you_mean(unknown[0], sorted(metrics))} 'medsreg plugins' lists who provides what")
 
-    def compute(rows: list[Prediction]) -> dict[str, float]:
-        context = MetricContext(languages=[row.language for row in rows], official=official)
-        outputs, references = [row.output for row in rows], [row.references for row in rows]
+    notes = list(predictions.notes)
+    fallbacks: dict[str, str] = {}
+
+    def compute(name: str, rows: list[Prediction]) -> dict[str, float]:
         scores: dict[str, float] = {}
-        for name in rows[0].metrics:
-            scores.update(metrics[name].compute(outputs, references, context))  # type: ignore[misc]
+        for metric in rows[0].metrics:
+            try:
+                scores.update(metrics[metric].compute(*_arguments(rows, official)))  # type: ignore[misc]
+            except OfficialScriptFails as failure:
+                scores.update(metrics[metric].compute(*_arguments(rows, False)))  # type: ignore[misc]
+                if name not in fallbacks:
+                    fallbacks[name] = f"scored as fixed: the official {failure.script} crashes on this task"
+                    notes.extend(_failure_notes(name, failure, rows))
         return scores
 
     categories: dict[str, list[str]] = defaultdict(list)
@@ -80,13 +94,14 @@ def score(predictions: Predictions, metrics: dict[str, Metric], *, official: boo
         categories[rows[0].category].append(task)
     result_rows: list[Row] = []
     for category, tasks in categories.items():
-        task_rows = [Row("task", category, task, len(by_task[task]), compute(by_task[task])) for task in tasks]
+        task_rows = [Row("task", category, task, len(by_task[task]), compute(task, by_task[task]),
+                         task_id=_task_id(by_task[task][0])) for task in tasks]
         groups: dict[str, list[Prediction]] = defaultdict(list)
         for task in tasks:
             if by_task[task][0].group:
                 groups[by_task[task][0].group].extend(by_task[task])
-        group_rows = [Row("group", category, group, len(rows), compute(rows), note=f"{len({r.task for r in rows})} tasks pooled")
-                      for group, rows in groups.items()]
+        group_rows = [Row("group", category, group, len(rows), compute(group, rows),
+                          note=f"{len({r.task for r in rows})} tasks pooled") for group, rows in groups.items()]
         averaged = [row for row in task_rows if by_task[row.name][0].average] or group_rows
         names = list(dict.fromkeys(key for row in averaged for key in row.scores))
         mean = {key: sum(row.scores[key] for row in averaged if key in row.scores) /
@@ -95,8 +110,34 @@ def score(predictions: Predictions, metrics: dict[str, Metric], *, official: boo
                                note=f"mean of {len(averaged)} {'tasks' if averaged is not group_rows else 'groups'}"))
         result_rows.extend(task_rows)
         result_rows.extend(group_rows)
+    for row in result_rows:
+        if row.name in fallbacks and row.kind != "category":
+            row.compat, row.note = "fixed", "; ".join(filter(None, [row.note, fallbacks[row.name]]))
     return Results(rows=result_rows, compat="official" if official else "fixed", model=predictions.model,
-                   suite=predictions.suite, notes=list(predictions.notes))
+                   suite=predictions.suite, notes=notes)
+
+
+def _arguments(rows: list[Prediction], official: bool) -> tuple[list[str], list[list[str]], MetricContext]:
+    context = MetricContext(languages=[row.language for row in rows], official=official,
+                            legacy_ids=[row.legacy_id for row in rows],
+                            missing_outputs=[row.output_na for row in rows],
+                            missing_references=[row.reference_na for row in rows])
+    return [row.output for row in rows], [row.references for row in rows], context
+
+
+def _task_id(row: Prediction) -> str | None:
+    return f"task{row.legacy_id}" if row.legacy_id is not None else None
+
+
+def _failure_notes(name: str, failure: OfficialScriptFails, rows: list[Prediction]) -> list[str]:
+    """Per file, the rows the official script cannot score and why."""
+    by_file: dict[str, list[str]] = defaultdict(list)
+    for item in failure.failures:
+        where = rows[item.index].where
+        file, _, position = where.partition(": ") if ": " in where else where.rpartition(":")
+        by_file[file].append(f"{position or where} ({item.reason})")
+    return [f"{file}: the official {failure.script} cannot score {name} (it crashes): {'; '.join(found)}. "
+            "This task is scored as --compat fixed does." for file, found in by_file.items()]
 
 
 # --------------------------------------------------------------------------- renderings

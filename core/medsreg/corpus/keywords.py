@@ -2,7 +2,9 @@
 
 A text is kept when it holds at least ``H`` distinct keywords of its language and
 ``sum(count x len(keyword)) / len(text) >= R``. Keywords are lower-cased; the text is matched
-lower-cased and ``len(text)`` is the length of the original text, in characters.
+lower-cased and ``len(text)`` is the length of the original text, in characters. The keyword
+lists are MMedLM's own (``keywords.py`` of https://github.com/MAGIC-AI4Med/MMedLM, CC BY-SA),
+shipped by the ``medsreg-mmedc`` plugin, one keyword a line, with their attribution.
 
 * **Long** keywords (more than 10 characters, or more than 5 with several words) match as
   substrings: ``text.count(keyword)``, occurrences that do not overlap, counted left to right.
@@ -10,16 +12,38 @@ lower-cased and ``len(text)`` is the length of the original text, in characters.
   ``str.split()`` gives: a run of characters between whitespace, punctuation included, so
   ``fever,`` is not the keyword ``fever``. This is the matching MMedC's thresholds were tuned
   with (its released filter splits on whitespace), so the thresholds keep their meaning; a short
-  keyword of several words matches that run of whole tokens.
+  keyword of several words matches that run of whole tokens (MMedLM's filter never finds one,
+  since no whitespace token holds a space; its lists have none).
 * **Chinese and Japanese** are not written with spaces, so whitespace tokens do not exist there.
   medsreg takes every Han, kana and other non-spaced character as a token of its own (as
   character-level tokenization of Chinese does): a keyword written in those characters then
   matches wherever its characters stand in a row, which is substring matching, as MMedC's filter
-  did for them. Only where a keyword starts or ends with a letter or digit of a spaced script
+  meant for them. Only where a keyword starts or ends with a letter or digit of a spaced script
   (``CT``, ``HIV``) does the neighbouring character need to be no such letter or digit, so that
   ``ct`` is not found inside ``doctor``. Dictionary segmenters (jieba, MeCab) were left out: they
   run at a few MB/s, an order of magnitude under this filter, and their tokens depend on their
   dictionaries' versions.
+
+**Against MMedLM's own filter** (``MedicalTextFilter.match_keywords`` in
+``data_collection/filtering/filter.py``, commit 9722bb79b344560c5958708bbc93b8b75774315b), run on
+400 texts per language built near the thresholds with MMedLM's lists: the same decision on all of
+them in English, Spanish, Russian and Chinese, on 397 in French and 389 in Japanese. medsreg
+differs on purpose in two places, which account for every disagreement seen:
+
+* **A keyword counts once.** MMedLM's ``load_keywords`` removes repeats before it lower-cases, so a
+  keyword its two lists spell differently is counted twice: French ``SIDA`` and ``Sida``, so the
+  token ``sida`` adds two distinct hits and twice its length there. ``H`` counts distinct keywords
+  (SEEDS.md §5) and the list file holds each keyword once, so medsreg counts it once (3 of the 400
+  French texts, all holding ``sida``).
+* **Chinese and Japanese texts are lower-cased too.** MMedLM's filter cannot be run as released
+  for these languages: ``filter_file`` calls ``match_keywords`` with ``en_like=True``, whose
+  whitespace tokens keep no text written without spaces, and the ``en_like=False`` branch meant
+  for them iterates the (long, short) pair of lists and raises ``TypeError``; what MMedC ran is not
+  published. Repaired to iterate the keywords, that branch counts ``text.count(keyword)`` as here,
+  but in the text as written while its keywords are lower-cased, so the Japanese list's ``DNA``,
+  ``RNA`` and ``HIV`` would only be found spelled in lower case. medsreg finds them as written
+  (11 of the 400 Japanese texts); the Latin boundary above concerns only these three with
+  MMedLM's lists (``mRNA`` holds no hit for ``RNA`` in either filter).
 
 All keywords of a language are found in one pass with an Aho-Corasick automaton (pyahocorasick),
 instead of one ``str.count`` per keyword: the cost does not grow with the list.

@@ -1,14 +1,16 @@
-"""Answer-matching metrics (SEEDS.md §3): multiple-choice letters, MMedBench letter sets, and substring accuracies.
+"""Answer-matching metrics, medsreg's rules: multiple-choice letters, MMedBench letter sets, and substring accuracies.
 
 Each function scores one instance (``output``, ``reference``) and returns True / False; the
-metric is the mean x100 (``accuracy``). ``official=True`` reproduces the MedS-Bench scripts,
-bugs included; the default corrects them (docs/metrics.md lists each difference):
+metric is the mean x100 (``accuracy``). These are the corrected rules (``--compat fixed``, the
+default); ``official.py`` holds the official scripts' own. docs/metrics.md lists each difference:
 
-* MCQA: the scripts compare the first character after "the right answer is" and accept only
-  a-d (and y/n): an "E" answer never scores and a multi-answer item cannot score. medsreg
-  compares the whole set of answer letters (A-E), and the first word for yes/no/maybe items.
-* Diagnosis / treatment: the reference, without its "." and its prefix, must be a substring of
-  the lower-cased output; an empty reference never matches (the scripts count it as a match).
+* MCQA: the whole set of answer letters (A-E) is compared, and the first word for yes/no/maybe
+  items; the scripts compare first characters and accept only a-d (and y/n).
+* MMedBench: the letters of "OPTION X IS CORRECT" when the output has that sentence (MMedLM's
+  format), else the letters the output starts with ("A,C", as the ``mcqa`` prompt asks).
+* Diagnosis / treatment / extraction / verification: an empty reference never matches (the
+  scripts count it as a match).
+* Verification, NLI, outcome: the label is matched as a word ("no" is not in "nothing").
 """
 
 from __future__ import annotations
@@ -45,11 +47,7 @@ def answer_letters(text: str) -> frozenset[str]:
     return frozenset(letters)
 
 
-def mcqa_correct(output: str, reference: str, official: bool = False) -> bool:
-    if official:
-        expected, given = _after_prefix(reference)[:1], _after_prefix(output)[:1]
-        multi = len(answer_letters(reference)) > 1
-        return bool(expected) and expected == given and expected in "abcdyn" and not multi
+def mcqa_correct(output: str, reference: str) -> bool:
     expected = answer_letters(reference)
     if expected:
         return answer_letters(output) == expected
@@ -66,59 +64,66 @@ def option_letters(text: str) -> frozenset[str] | None:
     return frozenset(letter.strip().lower() for letter in found[-1].split(","))
 
 
-def mmedbench_correct(output: str, reference: str, official: bool = False) -> bool:
-    """MMedBench accuracy: the exact set of answer letters; a reference without the sentence is read as bare letters."""
-    expected = option_letters(reference)
-    if expected is None:
-        expected = frozenset(part.strip().lower() for part in re.split(r"[,\s]+", reference.strip()) if part.strip())
-    given = option_letters(output)
-    return given is not None and given == expected
+def mmedbench_letters(text: str) -> frozenset[str]:
+    """The answer of an MMedBench output or reference: MMedLM's sentence if there is one, else the leading letters."""
+    sentence = option_letters(text)
+    return sentence if sentence is not None else answer_letters(text.replace("###Answer:", ""))
+
+
+def mmedbench_correct(output: str, reference: str) -> bool:
+    """MMedBench accuracy: the exact set of answer letters, in whichever of the two formats the task asks for."""
+    expected = mmedbench_letters(reference)
+    return bool(expected) and mmedbench_letters(output) == expected
 
 
 def _without(reference: str, prefix: str) -> str:
     return reference.replace(".", "").replace(prefix, "").strip().lower()
 
 
-def diagnosis_correct(output: str, reference: str, official: bool = False) -> bool:
+def diagnosis_correct(output: str, reference: str) -> bool:
     expected = _without(reference, DIAGNOSIS_PREFIX)
-    return (official or bool(expected)) and expected in output.lower()
+    return bool(expected) and expected in output.lower()
 
 
-def treatment_correct(output: str, reference: str, official: bool = False) -> bool:
+def treatment_correct(output: str, reference: str) -> bool:
     expected = _without(reference, TREATMENT_PREFIX)
-    return (official or bool(expected)) and expected in output.lower()
+    return bool(expected) and expected in output.lower()
 
 
 def _extraction_text(text: str) -> str:
-    return text.lower().replace('"', "").replace("'", "").replace("\n", "").strip()
+    return text.strip().lower().replace('"', "").replace("'", "").replace("\n", "")
 
 
-def extraction_correct(output: str, reference: str, official: bool = False) -> bool:
+def extraction_correct(output: str, reference: str) -> bool:
     """Information extraction: the cleaned reference is a substring of the cleaned output."""
     expected = _extraction_text(reference)
-    return (official or bool(expected)) and expected in _extraction_text(output)
+    return bool(expected) and expected in _extraction_text(output)
 
 
-def outcome_correct(output: str, reference: str, official: bool = False) -> bool:
+def _has_word(text: str, word: str) -> bool:
+    return re.search(rf"(?<![^\W_]){re.escape(word)}(?![^\W_])", text) is not None
+
+
+def outcome_correct(output: str, reference: str) -> bool:
     """Clinical outcome: the output says the reference word (true / false) and not the other one."""
     expected, text = reference.strip().strip(".").lower(), output.lower()
     if expected not in OUTCOME_WORDS:
         return False
     other = OUTCOME_WORDS[1 - OUTCOME_WORDS.index(expected)]
-    return expected in text and other not in text
+    return _has_word(text, expected) and not _has_word(text, other)
 
 
-def verification_correct(output: str, reference: str, official: bool = False) -> bool:
-    """Fact verification: the reference is a substring of the output's first line."""
-    expected = reference.strip().strip(".").lower()
+def verification_correct(output: str, reference: str) -> bool:
+    """Fact verification: the reference label, as a word, in the output's first non-empty line."""
+    expected = reference.replace(".", "").strip().lower()
     first_line = output.strip().split("\n", 1)[0].lower()
-    return (official or bool(expected)) and expected in first_line
+    return bool(expected) and _has_word(first_line, expected)
 
 
-def nli_correct(output: str, reference: str, official: bool = False) -> bool:
+def nli_correct(output: str, reference: str) -> bool:
     """NLI (MedNLI discriminative): the first line names the reference label and no other label."""
     expected = reference.strip().strip(".").lower()
     first_line = output.strip().split("\n", 1)[0].lower()
-    if expected not in first_line:
+    if not _has_word(first_line, expected):
         return False
-    return official or not any(label in first_line for label in NLI_LABELS if label != expected)
+    return not any(_has_word(first_line, label) for label in NLI_LABELS if label != expected)

@@ -13,54 +13,86 @@ from collections.abc import Callable
 from medsreg import hookimpl
 from medsreg.models import Metric, MetricContext
 
-Judge = Callable[[str, str, bool], bool]
+Judge = Callable[[str, str], bool]
+Compute = Callable[[list[str], list[list[str]], MetricContext], dict[str, float]]
 
 
-def _accuracy(name: str, judge_name: str) -> Callable[[list[str], list[list[str]], MetricContext], dict[str, float]]:
-    """A mean of per-instance judgements x100; with several references, any one may match (official: the first)."""
+def _official(name: str) -> Compute:
+    """The official scripts' computation of ``name`` (``metrics/official.py``)."""
+
+    def compute(outputs: list[str], references: list[list[str]], context: MetricContext) -> dict[str, float]:
+        from medsreg.metrics import official
+
+        rules: dict[str, Compute] = {
+            "mcqa_accuracy": official.mcqa, "mmedbench_accuracy": official.mmedbench,
+            "diagnosis_accuracy": official.diagnosis, "treatment_accuracy": official.treatment,
+            "extraction_accuracy": official.extraction, "outcome_accuracy": official.outcome,
+            "verification_accuracy": official.verification, "nli_accuracy": official.nli,
+            "entity_f1": official.entity_f1, "bleu1": official.generation, "rougeL": official.generation,
+            **{f"hallmark_macro_{part}": official.hallmarks(f"hallmark_macro_{part}", position)
+               for position, part in enumerate(("precision", "recall", "f1"))},
+        }
+        return {name: rules[name](outputs, references, context)[name]}
+
+    return compute
+
+
+def _both(name: str, fixed: Compute) -> Compute:
+    """``fixed`` by default, the official scripts' rule under ``--compat official``."""
+    official = _official(name)
+    return lambda outputs, references, context: (official if context.official else fixed)(outputs, references, context)
+
+
+def _accuracy(name: str, judge_name: str) -> Compute:
+    """A mean of per-instance judgements x100; with several references, any one may match."""
 
     def compute(outputs: list[str], references: list[list[str]], context: MetricContext) -> dict[str, float]:
         from medsreg.metrics import answers
 
         judge: Judge = getattr(answers, judge_name)
-        correct = 0
-        for output, expected in zip(outputs, references):
-            candidates = expected[:1] if context.official else expected
-            correct += any(judge(output, reference, context.official) for reference in candidates)
+        correct = sum(any(judge(output, reference) for reference in expected) for output, expected in zip(outputs, references))
         return {name: 100 * correct / len(outputs) if outputs else 0.0}
 
-    return compute
+    return _both(name, compute)
 
 
 def _entity_f1(outputs: list[str], references: list[list[str]], context: MetricContext) -> dict[str, float]:
     from medsreg.metrics.entities import entity_counts, micro_f1
 
     first = [expected[0] if expected else "" for expected in references]
-    return {"entity_f1": 100 * micro_f1(*entity_counts(outputs, first, context.official))}
+    return {"entity_f1": 100 * micro_f1(*entity_counts(outputs, first))}
 
 
-def _hallmarks(name: str, position: int) -> Callable[[list[str], list[list[str]], MetricContext], dict[str, float]]:
+def _hallmarks(name: str, position: int) -> Compute:
     def compute(outputs: list[str], references: list[list[str]], context: MetricContext) -> dict[str, float]:
         from medsreg.metrics.entities import hallmark_macro
 
         first = [expected[0] if expected else "" for expected in references]
         return {name: 100 * hallmark_macro(outputs, first)[position]}
 
-    return compute
+    return _both(name, compute)
 
 
 @functools.lru_cache(maxsize=2)
 def _generation_scores(outputs: tuple[str, ...], references: tuple[tuple[str, ...], ...], languages: tuple[str, ...],
-                       official: bool) -> dict[str, float]:
+                       official: bool, legacy_ids: tuple[int | None, ...], missing: tuple[tuple[bool, ...], ...]
+                       ) -> dict[str, float]:
     """bleu1 and rougeL share their tokenization: a task scored with both tokenizes once."""
+    if official:
+        from medsreg.metrics.official import generation
+
+        context = MetricContext(languages=list(languages), official=True, legacy_ids=list(legacy_ids),
+                                missing_outputs=list(missing[0]), missing_references=list(missing[1]))
+        return generation(list(outputs), [list(r) for r in references], context)
     from medsreg.metrics.generation import generation_scores
 
-    return generation_scores(list(outputs), [list(r) for r in references], list(languages), official)
+    return generation_scores(list(outputs), [list(r) for r in references], list(languages))
 
 
-def _generation(name: str) -> Callable[[list[str], list[list[str]], MetricContext], dict[str, float]]:
+def _generation(name: str) -> Compute:
     def compute(outputs: list[str], references: list[list[str]], context: MetricContext) -> dict[str, float]:
-        key = (tuple(outputs), tuple(tuple(r) for r in references), tuple(context.languages), context.official)
+        key = (tuple(outputs), tuple(tuple(r) for r in references), tuple(context.languages), context.official,
+               tuple(context.legacy_ids), (tuple(context.missing_outputs), tuple(context.missing_references)))
         return {name: _generation_scores(*key)[name]}
 
     return compute
@@ -84,7 +116,7 @@ def builtin_metrics() -> list[Metric]:
     ]
     metrics = [Metric(name=name, description=text, compute=_accuracy(name, judge)) for name, judge, text in accuracies]
     metrics.append(Metric(name="entity_f1", description="Entity-set micro F1 over the task's instances.",
-                          compute=_entity_f1))
+                          compute=_both("entity_f1", _entity_f1)))
     for position, part in enumerate(("precision", "recall", "f1")):
         metrics.append(Metric(name=f"hallmark_macro_{part}", description=f"HoC: macro-averaged {part} of the ten "
                               "hallmark phrases found in the output.", compute=_hallmarks(f"hallmark_macro_{part}", position)))

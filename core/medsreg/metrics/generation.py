@@ -20,9 +20,12 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
+from collections import Counter
 from collections.abc import Callable
 
 from medsreg.errors import MedsregError
+from medsreg.metrics.rouge_l import rouge_l
 
 PUNKT_LANGUAGES = {"en": "english", "es": "spanish", "fr": "french", "ru": "russian", "de": "german", "it": "italian",
                    "pt": "portuguese", "nl": "dutch", "pl": "polish", "cs": "czech", "da": "danish", "et": "estonian",
@@ -52,22 +55,26 @@ def _word_tokenizer(language: str) -> Callable[[str], list[str]]:
 
 
 @functools.cache
-def _chinese() -> Callable[[str], list[str]]:
+def _chinese(keep_spaces: bool = False) -> Callable[[str], list[str]]:
     try:
         import jieba
     except ImportError as error:
         raise _missing("jieba", error) from None
     jieba.setLogLevel(logging.WARNING)  # it announces its dictionary on stderr otherwise
+    if keep_spaces:
+        return jieba.lcut
     return lambda text: [token for token in jieba.lcut(text) if token.strip()]
 
 
 @functools.cache
-def _japanese() -> Callable[[str], list[str]]:
+def _japanese(keep_spaces: bool = False) -> Callable[[str], list[str]]:
     try:
         from janome.tokenizer import Tokenizer
     except ImportError as error:
         raise _missing("janome", error) from None
     tokenizer = Tokenizer()
+    if keep_spaces:
+        return lambda text: list(tokenizer.tokenize(text, wakati=True))
     return lambda text: [token for token in tokenizer.tokenize(text, wakati=True) if token.strip()]
 
 
@@ -81,62 +88,97 @@ def tokenize(text: str, language: str = "en") -> list[str]:
     return _word_tokenizer(base)(text)
 
 
-@functools.cache
-def _bleu() -> Callable[[list[str], list[str]], float]:
+def bleu1(hypothesis: list[str], reference: list[str]) -> float:
+    """nltk's ``sentence_bleu([reference], hypothesis, weights=(1, 0, 0, 0), smoothing_function=method1)``, as a fraction.
+
+    With those weights only the clipped unigram precision and the brevity penalty count (method1
+    smooths the zero-weighted higher orders, whose log is then multiplied by 0), so the same
+    float operations give nltk's number without its four n-gram passes over ``Fraction``s;
+    ``tests/test_metrics.py`` checks equality with nltk on random token lists.
+    """
+    if not hypothesis:
+        return 0.0
+    available = Counter(reference)
+    clipped = sum(min(count, available[token]) for token, count in Counter(hypothesis).items())
+    if clipped == 0:
+        return 0.0
+    length, reference_length = len(hypothesis), len(reference)
+    penalty = 1.0 if length > reference_length else math.exp(1 - reference_length / length)
+    return penalty * math.exp(math.fsum([math.log(clipped / length), 0.0, 0.0, 0.0]))
+
+
+# --------------------------------------------------------------------------- medsreg's rule (fixed)
+
+
+def _fixed_pair(output: str, reference: str | None, language: str) -> tuple[float, float] | None:
+    """(BLEU-1, ROUGE-L F) of one instance as fractions; None where the output or the reference has no token."""
+    hypothesis = tokenize(output, language) if output.strip() else []
+    expected = _reference_tokens(reference, language, False) if reference is not None else ()
+    if not hypothesis or not expected:
+        return None
     try:
-        from nltk.translate.bleu_score import SmoothingFunction, sentence_bleu
-    except ImportError as error:
-        raise _missing("nltk", error) from None
-    smoothing = SmoothingFunction().method1
-    return lambda hypothesis, reference: sentence_bleu([reference], hypothesis, weights=(1, 0, 0, 0),
-                                                       smoothing_function=smoothing)
+        rouge = rouge_l(" ".join(hypothesis), " ".join(expected))["f"]
+    except ValueError:  # only "." tokens: no sentence left for the package's rules (it would raise)
+        rouge = 0.0
+    return bleu1(hypothesis, list(expected)), rouge
 
 
-def _instance_scores(outputs: list[str], references: list[list[str]], languages: list[str]) -> list[tuple[float, float] | None]:
-    """(BLEU-1, ROUGE-L F) per instance as fractions; None where the output or the reference has no token."""
-    from medsreg.metrics.rouge_l import rouge_l
-
-    bleu = _bleu()
-    scores: list[tuple[float, float] | None] = []
-    for index, (output, expected) in enumerate(zip(outputs, references)):
-        language = languages[index] if index < len(languages) else "en"
-        hypothesis = tokenize(output, language) if output.strip() else []
-        reference = tokenize(expected[0], language) if expected else []
-        if not hypothesis or not reference:
-            scores.append(None)
-            continue
-        try:
-            rouge = rouge_l(" ".join(hypothesis), " ".join(reference))["f"]
-        except ValueError:  # only "." tokens: no sentence left for the package's rules (it would raise)
-            rouge = 0.0
-        scores.append((bleu(hypothesis, reference), rouge))
-    return scores
-
-
-PARALLEL_ROWS = 2_000
-"""From this many instances, tokenizing and scoring is split over the CPUs (forked processes)."""
-
-
-def _parallel_instance_scores(outputs: list[str], references: list[list[str]],
-                              languages: list[str]) -> list[tuple[float, float] | None]:
-    import multiprocessing
-    import os
-
-    workers = min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 8)
-    if workers < 2 or len(outputs) < PARALLEL_ROWS or "fork" not in multiprocessing.get_all_start_methods():
-        return _instance_scores(outputs, references, languages)
-    size = -(-len(outputs) // (4 * workers))
-    chunks = [(outputs[i:i + size], references[i:i + size], languages[i:i + size]) for i in range(0, len(outputs), size)]
-    with multiprocessing.get_context("fork").Pool(workers) as pool:
-        return [score for part in pool.starmap(_instance_scores, chunks) for score in part]
-
-
-def generation_scores(outputs: list[str], references: list[list[str]], languages: list[str],
-                      official: bool = False) -> dict[str, float]:
-    """{"bleu1", "rougeL"}: means x100 over the instances (see the module docstring for empty outputs)."""
+def generation_scores(outputs: list[str], references: list[list[str]], languages: list[str]) -> dict[str, float]:
+    """{"bleu1", "rougeL"}: medsreg's means x100 over the instances; an empty output scores 0."""
     languages = list(languages) + ["en"] * (len(outputs) - len(languages))
-    scores = _parallel_instance_scores(outputs, references, languages)
-    kept = [score or (0.0, 0.0) for output, score in zip(outputs, scores)
-            if score is not None or not official or output.strip()]  # the scripts skip empty outputs; medsreg counts 0
-    count = max(len(kept), 1)
-    return {"bleu1": 100 * sum(score[0] for score in kept) / count, "rougeL": 100 * sum(score[1] for score in kept) / count}
+    scores = [_fixed_pair(output, expected[0] if expected else None, language) or (0.0, 0.0)
+              for output, expected, language in zip(outputs, references, languages)]
+    count = max(len(scores), 1)
+    return {"bleu1": 100 * math.fsum(score[0] for score in scores) / count,
+            "rougeL": 100 * math.fsum(score[1] for score in scores) / count}
+
+
+# --------------------------------------------------------------------------- the official scripts' rule
+
+
+def official_tokens(text: str, language: str) -> list[str]:
+    """``utils.cal_similarity``'s tokens: jieba's and janome's whitespace tokens kept, English Punkt for the rest
+    (``word_tokenize`` is called without a language)."""
+    base = (language or "en").split("-")[0].lower()
+    if base == "zh":
+        return _chinese(keep_spaces=True)(text)
+    if base == "ja":
+        return _japanese(keep_spaces=True)(text)
+    return _word_tokenizer("en")(text)
+
+
+def _rouge_text(text: str, language: str, tokens: list[str] | None = None) -> str:
+    """What the scripts hand the ``rouge`` package: the raw text, or for zh / ja the tokens joined by spaces."""
+    if (language or "en").split("-")[0].lower() in ("zh", "ja"):
+        return " ".join(tokens if tokens is not None else official_tokens(text, language))
+    return text
+
+
+def _only_dots(text: str) -> bool:
+    return not any(piece for piece in text.split("."))
+
+
+def _official_pair(output: str, reference: str, language: str) -> tuple[float, float] | str:
+    """(BLEU-1, ROUGE-L F) as ``cal_similarity`` computes them, or why the script crashes on the pair."""
+    if not output:
+        return 0.0, 0.0  # FactVerification.py counts an empty output as 0 without scoring it
+    hypothesis, expected = official_tokens(output, language), _reference_tokens(reference, language, True)
+    rouge_hypothesis, rouge_reference = _rouge_text(output, language, hypothesis), _rouge_text(reference, language,
+                                                                                                 list(expected))
+    # Rouge().get_scores computes rouge-1 first, which raises on a text with no piece left between the "."s
+    if _only_dots(rouge_hypothesis):
+        return "the output is only '.': ValueError: Hypothesis is empty. (the rouge package)"
+    if _only_dots(rouge_reference):
+        return "the GT is only '.': ValueError: Reference is empty. (the rouge package)"
+    return bleu1(hypothesis, list(expected)), rouge_l(rouge_hypothesis, rouge_reference)["f"]
+
+
+def official_pair_scores(pairs: list[tuple[str, str, str]]) -> list[tuple[float, float] | str]:
+    """Per (output, reference, language): the official (BLEU-1, ROUGE-L F), or the reason the script crashes."""
+    return [_official_pair(output, reference, language) for output, reference, language in pairs]
+
+
+@functools.lru_cache(maxsize=1 << 17)
+def _reference_tokens(text: str, language: str, official: bool) -> tuple[str, ...]:
+    """A reference's tokens, computed once per process: every model's predictions of a task share its references."""
+    return tuple(official_tokens(text, language) if official else tokenize(text, language))
