@@ -2,7 +2,9 @@
 
 ``corpora.json`` describes one corpus per language and source type (SEEDS.md §5); the same file is
 listed under ``[tool.medsreg] corpora`` in pyproject.toml. The filtered-web corpora name their
-language's keyword list in ``keywords/`` (one keyword a line), which ``medsreg corpus run`` filters with.
+language's keyword list in ``keywords/`` (one keyword a line), which ``medsreg corpus run`` filters with:
+MMedLM's own lists (https://github.com/MAGIC-AI4Med/MMedLM, ``data_collection/filtering/keywords.py``,
+CC BY-SA; each file's header gives the commit and the attribution).
 """
 
 import json
