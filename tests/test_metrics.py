@@ -10,15 +10,20 @@ import pytest
 from medsreg.metrics import answers
 from medsreg.metrics.builtin import builtin_metrics
 from medsreg.metrics.entities import entity_counts, hallmark_macro, micro_f1
-from medsreg.metrics.generation import generation_scores, tokenize
+from medsreg.metrics.official import PANDAS_NA
+from medsreg.metrics.generation import bleu1, generation_scores, official_tokens, tokenize
 from medsreg.metrics.rouge_l import rouge_l
 from medsreg.models import MetricContext
 
 METRICS = {metric.name: metric for metric in builtin_metrics()}
 
 
-def run(name: str, outputs: list[str], references: list[str], *, official: bool = False, languages=None) -> float:
-    context = MetricContext(languages=languages or ["en"] * len(outputs), official=official)
+def run(name: str, outputs: list[str], references: list[str], *, official: bool = False, languages=None,
+        legacy_id: int | None = None) -> float:
+    """The metric over the instances; ``official`` as ``--compat official`` on a submission CSV, task id ``legacy_id``."""
+    context = MetricContext(languages=languages or ["en"] * len(outputs), official=official,
+                            legacy_ids=[legacy_id] * len(outputs), missing_outputs=[o in PANDAS_NA for o in outputs],
+                            missing_references=[r in PANDAS_NA for r in references])
     return METRICS[name].compute(outputs, [[r] for r in references], context)[name]
 
 
@@ -35,29 +40,43 @@ def test_mcqa_reads_the_letter_after_the_official_phrase():
 
 def test_mcqa_option_e_scores_only_with_the_fix():
     assert answers.mcqa_correct("The right answer is E.", "E")
-    assert not answers.mcqa_correct("The right answer is E.", "E", official=True)  # the scripts accept a-d only
+    assert run("mcqa_accuracy", ["The right answer is E."], ["E"], official=True, legacy_id=57) == 0.0  # a-d only
+    assert run("mcqa_accuracy", ["The right answer is E."], ["E"]) == 100.0
 
 
 def test_mcqa_multi_answer_items_score_only_with_the_fix():
     assert answers.mcqa_correct("A and C", "The right answer is A, C.")
     assert not answers.mcqa_correct("A", "The right answer is A, C.")  # a subset is wrong
-    assert not answers.mcqa_correct("A and C", "The right answer is A, C.", official=True)
+    # the scripts compare first letters: the subset "A" scores, and so does "A, D"
+    assert run("mcqa_accuracy", ["A", "A, D"], ["The right answer is A, C."] * 2, official=True, legacy_id=58) == 100.0
+    assert run("mcqa_accuracy", ["A", "A, D"], ["The right answer is A, C."] * 2) == 0.0
 
 
 def test_mcqa_yes_no_maybe_compares_the_first_word():
     assert answers.mcqa_correct("Yes, because the trial showed it.", "yes")
     assert answers.mcqa_correct("maybe.", "Maybe")
     assert not answers.mcqa_correct("no", "yes")
-    assert answers.mcqa_correct("yes", "yes", official=True) and not answers.mcqa_correct("maybe", "maybe", official=True)
+    # the scripts read y / n for task123 only, and "maybe" never
+    assert run("mcqa_accuracy", ["yes", "maybe"], ["yes", "maybe"], official=True, legacy_id=123) == 50.0
+    assert run("mcqa_accuracy", ["yes", "maybe"], ["yes", "maybe"]) == 100.0
+    assert run("mcqa_accuracy", ["yes"], ["yes"], official=True, legacy_id=57) == 0.0
 
 
-def test_mmedbench_accuracy_is_an_exact_letter_set():
+def test_mmedbench_accuracy_is_an_exact_letter_set_in_either_answer_format():
     reference = "###Rationale: ...\n###Answer: OPTION B,D IS CORRECT."
     assert answers.mmedbench_correct("###Answer: OPTION D, B IS CORRECT.", reference)
     assert not answers.mmedbench_correct("###Answer: OPTION B IS CORRECT.", reference)
-    assert not answers.mmedbench_correct("B and D", reference)  # no answer sentence: not read
+    assert answers.mmedbench_correct("B,D", reference)  # the letters the mcqa prompt asks for
+    assert answers.mmedbench_correct("B, D", "B,D") and not answers.mmedbench_correct("B", "B,D")
     assert answers.mmedbench_correct("OPTION E IS CORRECT", "E")
     assert run("mmedbench_accuracy", ["OPTION A IS CORRECT", "OPTION C IS CORRECT"], ["A", "B"]) == 50.0
+
+
+def test_mmedbench_official_accuracy_is_mmedlm_accuracy_py():
+    # MMedLM removes "###Answer: OPTION " and "IS CORRECT.</s>": without the literal "</s>" nothing matches
+    outputs = ["###Answer: OPTION B IS CORRECT.</s>", "###Answer: OPTION B IS CORRECT.", "B", "D,B"]
+    assert run("mmedbench_accuracy", outputs, ["B", "B", "B", "B,D"], official=True) == 75.0
+    assert run("mmedbench_accuracy", outputs, ["B", "B", "B", "B,D"]) == 100.0
 
 
 # --------------------------------------------------------------------------- substring accuracies
@@ -68,9 +87,19 @@ def test_diagnosis_and_treatment_drop_the_prefix_and_the_dots():
     assert not answers.diagnosis_correct("bronchitis", "The diagnosis result is pneumonia.")
     assert answers.treatment_correct("Plan: surgery and chemotherapy", "The treatment planning is: Surgery and chemotherapy.")
     # an empty reference matches everything in the scripts, nothing with the fix
-    assert answers.diagnosis_correct("anything", "The diagnosis result is .", official=True)
+    assert run("diagnosis_accuracy", ["anything"], ["The diagnosis result is ."], official=True, legacy_id=130) == 100.0
     assert not answers.diagnosis_correct("anything", "The diagnosis result is .")
     assert run("diagnosis_accuracy", ["flu", "asthma", "flu and cold"], ["Flu.", "Flu.", "Flu."]) == pytest.approx(200 / 3)
+
+
+def test_na_words_are_text_and_an_empty_output_never_matches():
+    # pandas reads "", "None", "N/A" as NaN: the scripts then compare the text "nan" with "nan"
+    outputs, references = ["", "N/A", "nothing found"], ["None", "None", "None"]
+    assert run("extraction_accuracy", outputs, references, official=True, legacy_id=74) == pytest.approx(200 / 3)
+    assert run("extraction_accuracy", outputs, references) == pytest.approx(100 / 3)  # "" is not an answer
+    # MCQA.py: a "None" output is "nan", whose first letter answers "no"
+    assert run("mcqa_accuracy", ["None"], ["no."], official=True, legacy_id=123) == 100.0
+    assert run("mcqa_accuracy", ["None"], ["no."]) == 0.0
 
 
 def test_extraction_ignores_case_quotes_and_newlines():
@@ -83,6 +112,8 @@ def test_extraction_ignores_case_quotes_and_newlines():
 def test_outcome_needs_the_word_and_not_its_opposite():
     assert answers.outcome_correct("True.", "true")
     assert not answers.outcome_correct("true or false", "true")
+    assert not answers.outcome_correct("untrue", "true")
+    assert run("outcome_accuracy", ["untrue"], ["true"], official=True, legacy_id=117) == 100.0
     assert not answers.outcome_correct("False", "True")
     assert run("outcome_accuracy", ["true", "false", "true, not false"], ["true", "true", "true"]) == pytest.approx(100 / 3)
 
@@ -92,10 +123,28 @@ def test_verification_reads_the_first_line_only():
     assert not answers.verification_correct("I am not sure\nsupported", "supported")
 
 
-def test_nli_first_line_with_one_label():
+def test_verification_matches_the_label_as_a_word_only_with_the_fix():
+    output = "Yes, the trial supports it; nothing suggests otherwise."
+    assert run("verification_accuracy", [output], ["no"], official=True, legacy_id=12) == 100.0  # "no" in "nothing"
+    assert run("verification_accuracy", [output], ["no"]) == 0.0
+    assert run("verification_accuracy", [output], ["yes."]) == 100.0
+
+
+def test_verification_official_takes_the_first_line_before_stripping():
+    # FactVerification.py splits on newlines first: a leading newline leaves an empty first line
+    assert run("verification_accuracy", ["\nno"], ["no."], official=True, legacy_id=12) == 0.0
+    assert run("verification_accuracy", ["\nno"], ["no."]) == 100.0
+
+
+def test_nli_names_one_label_as_a_word():
     assert answers.nli_correct("Entailment.\nThe premise says so.", "entailment")
-    assert not answers.nli_correct("entailment, not contradiction", "entailment")
-    assert answers.nli_correct("entailment, not contradiction", "entailment", official=True)
+    assert answers.nli_correct("Let me compare the sentences.\nThe answer is neutral.", "Neutral.")
+    assert not answers.nli_correct("entailment, not contradiction", "entailment")  # a hedge names two labels
+    assert run("nli_accuracy", ["entailment, not contradiction"], ["entailment"], official=True, legacy_id=41) == 100.0
+    assert run("nli_accuracy", ["entailment, not contradiction"], ["entailment"]) == 0.0
+    # NatureLanguageInference.py looks for the label anywhere in the output, as medsreg does
+    assert run("nli_accuracy", ["I think\nneutral"], ["neutral"], official=True, legacy_id=41) == 100.0
+    assert run("nli_accuracy", ["I think\nneutral"], ["neutral"]) == 100.0
 
 
 # --------------------------------------------------------------------------- NER and HoC
@@ -112,8 +161,16 @@ def test_entity_micro_f1_sums_over_instances():
 
 def test_entity_order_matters_only_in_the_official_script():
     # the scripts drop the last character after removing the dots: "ibuprofen" becomes "ibuprofe" at the end only
-    assert entity_counts(["ibuprofen, aspirin."], ["aspirin, ibuprofen."], official=True) == (0, 2, 2)
+    assert run("entity_f1", ["ibuprofen, aspirin."], ["aspirin, ibuprofen."], official=True, legacy_id=125) == 0.0
     assert entity_counts(["ibuprofen, aspirin."], ["aspirin, ibuprofen."]) == (2, 0, 0)
+
+
+def test_ner_rows_without_an_output_are_skipped_only_officially():
+    context = MetricContext(languages=["en", "en"], official=True, legacy_ids=[125, 125], missing_outputs=[False, True])
+    outputs, references = [["aspirin."], [""]], [["aspirin."], ["heparin, warfarin."]]
+    official = METRICS["entity_f1"].compute([o[0] for o in outputs], references, context)["entity_f1"]
+    assert official == 100.0  # the second row's entities are never counted as missed
+    assert run("entity_f1", ["aspirin.", ""], ["aspirin.", "heparin, warfarin."]) == pytest.approx(100 * 2 / 4)
 
 
 def test_hallmark_macro_precision_recall_f1():
@@ -156,11 +213,47 @@ def test_multilingual_bleu1_and_rouge_l_by_hand():
     assert ja["bleu1"] == pytest.approx(100.0) and ja["rougeL"] == pytest.approx(100.0, abs=1e-5)
 
 
-def test_empty_outputs_count_as_zero_or_are_skipped_officially():
-    outputs, references = ["", "the patient has a fever ."], [["x y"], ["the patient has fever ."]]
-    fixed = generation_scores(outputs, references, ["en", "en"])
-    official = generation_scores(outputs, references, ["en", "en"], official=True)
-    assert fixed["bleu1"] == pytest.approx(500 / 12) and official["bleu1"] == pytest.approx(500 / 6)
+def test_whitespace_outputs_count_as_zero_and_only_rationale_skips_them_officially():
+    outputs, references = ["  ", "the patient has a fever ."], ["x y", "the patient has fever ."]
+    assert run("bleu1", outputs, references) == pytest.approx(500 / 12)
+    assert run("bleu1", outputs, references, official=True, legacy_id=52) == pytest.approx(500 / 6)  # Rationale.py
+    assert run("bleu1", outputs, references, official=True, legacy_id=78) == pytest.approx(500 / 12)  # summarization
+
+
+def test_official_rouge_reads_raw_text_and_bleu_english_punkt():
+    # ROUGE on the raw text: "fever," and "fever" are different words for the rouge package
+    outputs, references = ["the patient has fever, cough"], ["the patient has fever cough"]
+    assert run("rougeL", outputs, references, official=True, legacy_id=78) < 100.0
+    assert run("rougeL", outputs, references) == pytest.approx(100 * 2 * (5 / 6) / (5 / 6 + 1), abs=0.01)  # tokens
+    # fr / es / ru: word_tokenize without a language, so English Punkt: "т.д." is cut, "Dr." kept in French
+    assert official_tokens("Назначен преднизолон и т.д. Пациент стабилен.", "ru")[3:5] == ["т.д", "."]
+    assert tokenize("Назначен преднизолон и т.д. Пациент стабилен.", "ru")[3] == "т.д."
+    assert run("bleu1", ["Назначен преднизолон и т.д."], ["Назначен преднизолон и т.д."], official=True,
+               legacy_id=55) == pytest.approx(100.0)
+    # zh: jieba's whitespace tokens are kept officially
+    assert official_tokens("我爱 北京", "zh") == ["我", "爱", " ", "北京"] and tokenize("我爱 北京", "zh") == ["我", "爱", "北京"]
+
+
+def test_fact_verification_100_scores_the_texts_as_given():
+    # FactVerification.py lower-cases both and removes every "." from the GT only: the output's "." tokens count
+    # against it, and case is ignored; medsreg compares the texts as given
+    outputs, references = ["No. The trial was small."], ["No. The trial was small."]
+    assert run("bleu1", outputs, references, official=True, legacy_id=100) < 100.0
+    assert run("bleu1", outputs, references) == pytest.approx(100.0)
+    assert run("bleu1", ["NO"], ["no"], official=True, legacy_id=100) == pytest.approx(100.0)
+
+
+def test_bleu1_equals_nltk():
+    from nltk.translate.bleu_score import SmoothingFunction, sentence_bleu
+
+    generator = random.Random(11)
+    words = "a b c d e f g the patient fever".split()
+    for _ in range(500):
+        hypothesis = [generator.choice(words) for _ in range(generator.randint(0, 12))]
+        reference = [generator.choice(words) for _ in range(generator.randint(1, 12))]
+        expected = sentence_bleu([reference], hypothesis, weights=(1, 0, 0, 0),
+                                 smoothing_function=SmoothingFunction().method1)
+        assert bleu1(hypothesis, reference) == expected
 
 
 def test_rouge_l_equals_the_rouge_package():
@@ -198,12 +291,14 @@ def test_rouge_l_handles_long_texts_the_package_cannot():
     assert rouge_l(long, long)["f"] == pytest.approx(1.0, abs=1e-6)  # the package's recursion overflows here
 
 
-def test_every_documented_difference_names_a_test_that_exists():
+def test_every_documented_fix_names_tests_that_exist():
     root = Path(__file__).resolve().parents[1]
     page = (root / "docs" / "metrics.md").read_text(encoding="utf-8")
-    differences = page.split("## Differences", 1)[1].split("## Aggregation", 1)[0]
-    named = {name for line in differences.splitlines() if line.startswith("| ") for name in
-             re.findall(r"`(test_\w+)`", line)}
+    fixes = page.split("## Fixes", 1)[1].split("## Aggregation", 1)[0]
+    rows = [line for line in fixes.splitlines() if line.startswith("| ") and not line.startswith("| fix ")]
     defined = {name for path in (root / "tests").glob("test_*.py") for name in
                re.findall(r"^def (test_\w+)", path.read_text(encoding="utf-8"), flags=re.MULTILINE)}
-    assert len(named) >= 9 and named <= defined, named - defined
+    for row in rows:
+        named = set(re.findall(r"`(test_\w+)`", row.split("|")[-2]))
+        assert named and named <= defined, (row[:60], named - defined)
+    assert len(rows) >= 15

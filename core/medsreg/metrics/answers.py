@@ -10,7 +10,9 @@ default); ``official.py`` holds the official scripts' own. docs/metrics.md lists
   format), else the letters the output starts with ("A,C", as the ``mcqa`` prompt asks).
 * Diagnosis / treatment / extraction / verification: an empty reference never matches (the
   scripts count it as a match).
-* Verification, NLI, outcome: the label is matched as a word ("no" is not in "nothing").
+* Verification, NLI, outcome: the label is matched as a word ("no" is not in "nothing"); NLI
+  anywhere in the output, but naming one label only.
+* Extraction: "None", "N/A", "null" ... answer each other; an empty output answers nothing.
 """
 
 from __future__ import annotations
@@ -94,10 +96,17 @@ def _extraction_text(text: str) -> str:
     return text.strip().lower().replace('"', "").replace("'", "").replace("\n", "")
 
 
+NO_VALUE = frozenset({"none", "n/a", "na", "null", "nan", "#n/a", "<na>"})
+"""Answers meaning "not stated" (pandas reads them all as NaN, which is how the official script equates them)."""
+
+
 def extraction_correct(output: str, reference: str) -> bool:
-    """Information extraction: the cleaned reference is a substring of the cleaned output."""
-    expected = _extraction_text(reference)
-    return bool(expected) and expected in _extraction_text(output)
+    """Information extraction: the cleaned reference is a substring of the cleaned output; "None", "N/A", "null" ...
+    answer each other, an empty output nothing."""
+    expected, given = _extraction_text(reference), _extraction_text(output)
+    if expected in NO_VALUE:
+        return given in NO_VALUE or expected in given.split()
+    return bool(expected) and expected in given
 
 
 def _has_word(text: str, word: str) -> bool:
@@ -121,9 +130,8 @@ def verification_correct(output: str, reference: str) -> bool:
 
 
 def nli_correct(output: str, reference: str) -> bool:
-    """NLI (MedNLI discriminative): the first line names the reference label and no other label."""
-    expected = reference.strip().strip(".").lower()
-    first_line = output.strip().split("\n", 1)[0].lower()
-    if not _has_word(first_line, expected):
+    """NLI (MedNLI discriminative): the output names the reference label, as a word, and no other label."""
+    expected, text = reference.strip().strip(".").lower(), output.lower()
+    if not _has_word(text, expected):
         return False
-    return not any(_has_word(first_line, label) for label in NLI_LABELS if label != expected)
+    return not any(_has_word(text, label) for label in NLI_LABELS if label != expected)
