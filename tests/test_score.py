@@ -119,7 +119,7 @@ def _csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:
     return path
 
 
-@pytest.mark.parametrize("case", ["missing-column", "unknown-task", "duplicate-row", "nan-output", "duplicate-jsonl",
+@pytest.mark.parametrize("case", ["missing-column", "unknown-task", "duplicate-row", "empty-output", "duplicate-jsonl",
                                   "not-json", "missing-file"])
 def test_bad_predictions_are_one_sentence_and_exit_1(runner, plugins, tmp_path, case):
     header = ["task_id", "input", "GT", "output"]
@@ -130,8 +130,8 @@ def test_bad_predictions_are_one_sentence_and_exit_1(runner, plugins, tmp_path, 
                          "task_id 'task131' is not a task of an installed suite"),
         "duplicate-row": (lambda: _csv(tmp_path / "p.csv", header, [["130", "x", "gout", "a"], ["130", "x", "gout", "b"]]),
                           "row 3: the same task_id and input as row 2"),
-        "nan-output": (lambda: _csv(tmp_path / "p.csv", header, [["130", "x", "gout", "NaN"]]),
-                       "1 predictions have an empty or NaN output (p.csv: row 2)"),
+        "empty-output": (lambda: _csv(tmp_path / "p.csv", header, [["130", "x", "gout", " "]]),
+                         "1 predictions have an empty output (p.csv: row 2)"),
         "duplicate-jsonl": (lambda: _jsonl(tmp_path / "p.jsonl", PREDICTIONS[:1] * 2),
                             "p.jsonl:2: bench/meqsum instance meqsum-0 is predicted twice (first on line 1)"),
         "not-json": (lambda: _text(tmp_path / "p.jsonl", '{"task": 1\n{}\n'), "p.jsonl:1: not JSON"),

@@ -235,3 +235,38 @@ def test_without_a_source_every_task_is_not_available_and_says_how_to_get_it(no_
     assert len(unavailable) == 54
     assert all("MEDSREG_SOURCE_MMEDBENCH" in m and "Henrychur/MMedBench" in m for m in unavailable)
     assert any("'Test/Japanese.jsonl'" in m for m in unavailable)
+
+
+# --------------------------------------------------------------------------- scoring what the prompt asks for
+
+
+def _answer_as_asked(kind: str, letters: list[str], language: str) -> str:
+    """A model's reply that obeys the task's instruction (its Definition says which format)."""
+    definition = KINDS[kind].definition(language)
+    if "for example: A,C" in definition:  # mcqa: the letters only
+        return ",".join(letters)
+    if "Answer with the best option directly" in definition:  # MMedLM direct
+        return f"###Answer: OPTION {','.join(letters)} IS CORRECT."
+    assert "###Answer: OPTION X IS CORRECT." in definition or "right answer index" in definition, definition
+    return f"###Rationale: because of the findings.\n###Answer: OPTION {','.join(letters)} IS CORRECT."
+
+
+@pytest.mark.parametrize("kind", ["mcqa", "mcqa_rationale", "mmedlm_rationale", "mmedlm_direct"])
+def test_an_answer_in_the_format_the_prompt_asks_for_scores_100(kind):
+    from medsreg.metrics.builtin import builtin_metrics
+    from medsreg.models import MetricContext
+
+    metric = {m.name: m for m in builtin_metrics()}["mmedbench_accuracy"]
+    for code in CODES:
+        language = LANGUAGE_NAMES[code]
+        instances = read(f"{kind}_{code}_test")
+        records = fixture_lines(code, "test")
+        assert instances and len(instances) == len(records)
+        answers = [record["answer_idx"] for record in records]
+        letters = [sorted(a if isinstance(a, list) else a.split(",")) for a in answers]
+        outputs = [_answer_as_asked(kind, item, language) for item in letters]
+        references = [instance["output"] for instance in instances]
+        context = MetricContext(languages=[code] * len(outputs))
+        assert metric.compute(outputs, references, context)["mmedbench_accuracy"] == 100.0, (kind, code, outputs[:2])
+        wrong = [_answer_as_asked(kind, ["E" if item != ["E"] else "A"], language) for item in letters]
+        assert metric.compute(wrong, references, context)["mmedbench_accuracy"] == 0.0
