@@ -279,7 +279,7 @@ def test_rouge_l_on_long_sentences_equals_the_rouge_package():
 
     generator = random.Random(3)
     words = [f"w{i}" for i in range(30)]
-    for _ in range(20):  # sentences of 60-90 words: the numpy table (over 2,500 cells)
+    for _ in range(20):  # sentences of 60-90 words: bit vectors wider than a machine word
         hypothesis = " ".join(generator.choice(words) for _ in range(generator.randint(60, 90)))
         reference = " ".join(generator.choice(words) for _ in range(generator.randint(60, 90)))
         expected = Rouge().get_scores(hypothesis, reference)[0]["rouge-l"]

@@ -376,34 +376,55 @@ def new_command(name: str, output: Path) -> None:
 
 
 @cli.command("score")
-@click.argument("predictions", type=click.Path(path_type=Path))
+@click.argument("predictions", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--compat", type=click.Choice(["fixed", "official"]), default="fixed", show_default=True,
-              help="'official' reproduces the MedS-Bench scripts, bugs included (docs/metrics.md lists the differences).")
+              help="'official' gives the official MedS-Bench / MMedBench scripts' figures, bugs included; 'fixed' "
+              "corrects them (docs/metrics.md lists each fix).")
 @click.option("--format", "output_format", type=click.Choice(["text", "json", "markdown", "csv"]), default="text",
-              show_default=True, help="How to print the scores.")
-@click.option("--output", "-o", type=click.Path(path_type=Path), help="Also write the results as JSON to this file "
-              "(what 'medsreg leaderboard' reads).")
-@click.option("--allow-empty", is_flag=True, help="Score empty or NaN outputs as wrong instead of refusing the file.")
+              show_default=True, help="How to print the scores (json: a list when several files are scored).")
+@click.option("--output", "-o", type=click.Path(path_type=Path), help="Also write the results as JSON (what "
+              "'medsreg leaderboard' reads): this file, or with several PREDICTIONS a folder, one <name>.results.json "
+              "per file.")
+@click.option("--allow-empty", is_flag=True, help="Score empty outputs as wrong instead of refusing the file "
+              "(--compat official needs no such flag: it does what the scripts do).")
+@click.option("--workers", type=click.IntRange(min=1), help="Processes that score (default: every CPU).")
 @_plugin_options
-def score_command(predictions: Path, compat: str, output_format: str, output: Path | None, allow_empty: bool,
-                  plugins_dirs: tuple[Path, ...], strict: bool) -> None:
-    """Score PREDICTIONS (predictions.jsonl from 'medsreg eval', or a submission CSV: task_id,input,GT,output).
+def score_command(predictions: tuple[Path, ...], compat: str, output_format: str, output: Path | None,
+                  allow_empty: bool, workers: int | None, plugins_dirs: tuple[Path, ...], strict: bool) -> None:
+    """Score PREDICTIONS (predictions.jsonl from 'medsreg eval', or submission CSVs: task_id,input,GT,output).
 
     Prints each category's score (the mean of its tasks, as the leaderboard reports it), each
-    task's, and the pooled groups' (e.g. MedS-Bench's CT and MRI summarization).
+    task's, and the pooled groups' (e.g. MedS-Bench's CT and MRI summarization). Several files
+    (several models, or one model's per-category CSVs) are scored in one run, sharing the work.
     """
     from medsreg.predictions import read_predictions
-    from medsreg.score import RENDERERS, render_json, score
+    from medsreg.score import RENDERERS, render_json, score_many
 
     catalog, _ = _load(plugins_dirs, strict)
-    found = read_predictions(predictions, catalog, allow_empty=allow_empty, official=compat == "official")
+    official = compat == "official"
+    found = [read_predictions(path, catalog, allow_empty=allow_empty, official=official) for path in predictions]
     metrics = {metric.name: metric for _, metric in catalog.metrics}
-    results = score(found, metrics, official=compat == "official")
+    results = score_many(found, metrics, official=official, workers=workers)
     if output is not None:
         from medsreg.files import write_text_atomically
 
-        write_text_atomically(output, render_json(results) + "\n")
-    click.echo(RENDERERS[output_format](results))
+        if len(results) == 1:
+            write_text_atomically(output, render_json(results[0]) + "\n")
+        else:
+            if output.exists() and not output.is_dir():
+                raise MedsregError(f"{output} is a file; with several PREDICTIONS, --output names a folder for one "
+                                   "<name>.results.json per file")
+            output.mkdir(parents=True, exist_ok=True)
+            for path, result in zip(predictions, results):
+                write_text_atomically(output / f"{path.stem}.results.json", render_json(result) + "\n")
+    if len(results) == 1:
+        click.echo(RENDERERS[output_format](results[0]))
+    elif output_format == "json":
+        import json
+
+        click.echo(json.dumps([result.as_json() for result in results], indent=2, ensure_ascii=False))
+    else:
+        click.echo("\n\n".join(f"== {path}\n{RENDERERS[output_format](result)}" for path, result in zip(predictions, results)))
 
 
 @cli.command("leaderboard")

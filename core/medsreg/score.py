@@ -64,8 +64,33 @@ class Results:
                 "notes": self.notes}
 
 
-def score(predictions: Predictions, metrics: dict[str, Metric], *, official: bool = False) -> Results:
+Unit = tuple[int, str, list[Prediction]]
+"""(file index, task or group name, its predictions): what one metric computation scores."""
+Outcome = tuple[dict[str, float], "tuple[str, list[tuple[int, str]]] | None"]
+"""(scores, None) or, where the official script crashes, (fixed scores, (script, [(row index, reason)]))."""
+
+
+def score(predictions: Predictions, metrics: dict[str, Metric], *, official: bool = False,
+          workers: int | None = None) -> Results:
     """Score every task, pooled group and category of ``predictions`` with the named ``metrics``."""
+    return score_many([predictions], metrics, official=official, workers=workers)[0]
+
+
+def score_many(runs: list[Predictions], metrics: dict[str, Metric], *, official: bool = False,
+               workers: int | None = None) -> list[Results]:
+    """``score`` of several prediction files (several models) in one pass: the tasks are spread over ``workers``
+    processes (default: the CPUs), each task of every file in the same process so that a reference shared by the
+    files is tokenized once."""
+    layouts = [_layout(run, metrics) for run in runs]
+    units: list[Unit] = [(index, name, rows) for index, layout in enumerate(layouts) for name, rows in layout[1]]
+    outcomes = _compute_all(units, metrics, official, workers)
+    return [_assemble(run, layout, {name: outcomes[position] for position, (index, name, _) in enumerate(units)
+                                    if index == file_index}, official)
+            for file_index, (run, layout) in enumerate(zip(runs, layouts))]
+
+
+def _layout(predictions: Predictions, metrics: dict[str, Metric]):
+    """(tasks by category, [(unit name, rows)]) of one file: its tasks, then its pooled groups."""
     by_task: dict[str, list[Prediction]] = defaultdict(list)
     for prediction in predictions.rows:
         by_task[prediction.task].append(prediction)
@@ -73,34 +98,91 @@ def score(predictions: Predictions, metrics: dict[str, Metric], *, official: boo
     if unknown:
         raise MedsregError(f"the predictions name metrics no installed plugin provides: {', '.join(unknown)}."
                            f"{did_you_mean(unknown[0], sorted(metrics))} 'medsreg plugins' lists who provides what")
-
-    notes = list(predictions.notes)
-    fallbacks: dict[str, str] = {}
-
-    def compute(name: str, rows: list[Prediction]) -> dict[str, float]:
-        scores: dict[str, float] = {}
-        for metric in rows[0].metrics:
-            try:
-                scores.update(metrics[metric].compute(*_arguments(rows, official)))  # type: ignore[misc]
-            except OfficialScriptFails as failure:
-                scores.update(metrics[metric].compute(*_arguments(rows, False)))  # type: ignore[misc]
-                if name not in fallbacks:
-                    fallbacks[name] = f"scored as fixed: the official {failure.script} crashes on this task"
-                    notes.extend(_failure_notes(name, failure, rows))
-        return scores
-
     categories: dict[str, list[str]] = defaultdict(list)
+    groups: dict[str, list[Prediction]] = defaultdict(list)
     for task, rows in by_task.items():
         categories[rows[0].category].append(task)
+        if rows[0].group:
+            groups[rows[0].group].extend(rows)
+    return categories, [*by_task.items(), *groups.items()], by_task
+
+
+def _compute(unit: Unit, metrics: dict[str, Metric], official: bool) -> Outcome:
+    _, _, rows = unit
+    scores: dict[str, float] = {}
+    crash = None
+    for metric in rows[0].metrics:
+        try:
+            scores.update(metrics[metric].compute(*_arguments(rows, official)))  # type: ignore[misc]
+        except OfficialScriptFails as failure:
+            scores.update(metrics[metric].compute(*_arguments(rows, False)))  # type: ignore[misc]
+            crash = crash or (failure.script, [(item.index, item.reason) for item in failure.failures])
+    return scores, crash
+
+
+PARALLEL_ROWS = 2_000
+"""From this many predictions, the tasks are scored in forked worker processes."""
+_JOB: tuple[list[Unit], dict[str, Metric], bool] | None = None
+"""The work the forked workers share (inherited at fork: nothing is pickled on the way in)."""
+
+
+def _compute_group(positions: list[int]) -> list[tuple[int, Outcome]]:
+    assert _JOB is not None
+    units, metrics, official = _JOB
+    return [(position, _compute(units[position], metrics, official)) for position in positions]
+
+
+def _compute_all(units: list[Unit], metrics: dict[str, Metric], official: bool, workers: int | None) -> list[Outcome]:
+    import multiprocessing
+    import os
+
+    available = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    workers = min(workers or available, 8)
+    total = sum(len(rows) for _, _, rows in units)
+    if workers < 2 or total < PARALLEL_ROWS or "fork" not in multiprocessing.get_all_start_methods():
+        return [_compute(unit, metrics, official) for unit in units]
+    _warm_tokenizers(units, official)
+    by_name: dict[str, list[int]] = defaultdict(list)  # every file's rows of a task go to one worker
+    for position, (_, name, _) in enumerate(units):
+        by_name[name].append(position)
+    work = sorted(by_name.values(), key=lambda group: -sum(len(units[p][2]) for p in group))
+    global _JOB
+    _JOB = (units, metrics, official)
+    try:
+        outcomes: list[Outcome | None] = [None] * len(units)
+        with multiprocessing.get_context("fork").Pool(min(workers, len(work))) as pool:
+            for done in pool.imap_unordered(_compute_group, work):
+                for position, outcome in done:
+                    outcomes[position] = outcome
+        return outcomes  # type: ignore[return-value]
+    finally:
+        _JOB = None
+
+
+def _warm_tokenizers(units: list[Unit], official: bool) -> None:
+    """Load the tokenizers the generation tasks need once, before forking, so that no worker loads its own."""
+    from medsreg.metrics.generation import official_tokens, tokenize
+
+    languages = {row.language for _, _, rows in units if {"bleu1", "rougeL"} & set(rows[0].metrics) for row in rows[:1]}
+    for language in languages:
+        try:
+            (official_tokens if official else tokenize)("warm up.", language)
+        except MedsregError:
+            pass  # reported where the task is scored
+
+
+def _assemble(predictions: Predictions, layout, outcomes: dict[str, Outcome], official: bool) -> Results:
+    categories, _, by_task = layout
+    notes = list(predictions.notes)
     result_rows: list[Row] = []
     for category, tasks in categories.items():
-        task_rows = [Row("task", category, task, len(by_task[task]), compute(task, by_task[task]),
+        task_rows = [Row("task", category, task, len(by_task[task]), outcomes[task][0],
                          task_id=_task_id(by_task[task][0])) for task in tasks]
         groups: dict[str, list[Prediction]] = defaultdict(list)
         for task in tasks:
             if by_task[task][0].group:
                 groups[by_task[task][0].group].extend(by_task[task])
-        group_rows = [Row("group", category, group, len(rows), compute(group, rows),
+        group_rows = [Row("group", category, group, len(rows), outcomes[group][0],
                           note=f"{len({r.task for r in rows})} tasks pooled") for group, rows in groups.items()]
         averaged = [row for row in task_rows if by_task[row.name][0].average] or group_rows
         names = list(dict.fromkeys(key for row in averaged for key in row.scores))
@@ -108,11 +190,16 @@ def score(predictions: Predictions, metrics: dict[str, Metric], *, official: boo
                 max(sum(key in row.scores for row in averaged), 1) for key in names}
         result_rows.append(Row("category", category, category, sum(row.count for row in task_rows), mean,
                                note=f"mean of {len(averaged)} {'tasks' if averaged is not group_rows else 'groups'}"))
+        for row in [*task_rows, *group_rows]:
+            crash = outcomes[row.name][1]
+            if crash is not None:
+                script, failures = crash
+                row.compat = "fixed"
+                row.note = "; ".join(filter(None, [row.note, f"scored as fixed: the official {script} crashes on it"]))
+                rows = by_task[row.name] if row.kind == "task" else groups[row.name]
+                notes.extend(_failure_notes(row.name, script, failures, rows))
         result_rows.extend(task_rows)
         result_rows.extend(group_rows)
-    for row in result_rows:
-        if row.name in fallbacks and row.kind != "category":
-            row.compat, row.note = "fixed", "; ".join(filter(None, [row.note, fallbacks[row.name]]))
     return Results(rows=result_rows, compat="official" if official else "fixed", model=predictions.model,
                    suite=predictions.suite, notes=notes)
 
@@ -129,14 +216,14 @@ def _task_id(row: Prediction) -> str | None:
     return f"task{row.legacy_id}" if row.legacy_id is not None else None
 
 
-def _failure_notes(name: str, failure: OfficialScriptFails, rows: list[Prediction]) -> list[str]:
+def _failure_notes(name: str, script: str, failures: list[tuple[int, str]], rows: list[Prediction]) -> list[str]:
     """Per file, the rows the official script cannot score and why."""
     by_file: dict[str, list[str]] = defaultdict(list)
-    for item in failure.failures:
-        where = rows[item.index].where
+    for index, reason in failures:
+        where = rows[index].where
         file, _, position = where.partition(": ") if ": " in where else where.rpartition(":")
-        by_file[file].append(f"{position or where} ({item.reason})")
-    return [f"{file}: the official {failure.script} cannot score {name} (it crashes): {'; '.join(found)}. "
+        by_file[file].append(f"{position or where} ({reason})")
+    return [f"{file}: the official {script} cannot score {name} (it crashes): {'; '.join(found)}. "
             "This task is scored as --compat fixed does." for file, found in by_file.items()]
 
 
