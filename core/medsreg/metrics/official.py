@@ -264,7 +264,7 @@ def hallmarks(name: str, position: int) -> Callable[..., dict[str, float]]:
 def _generation_pairs(outputs, references, context) -> tuple[list[tuple[str, str, str] | None], _Rows]:
     """Per row, the (hypothesis, reference, language) the script passes to ``cal_similarity``; None where it skips
     the row, and (``"", ...``) where it counts the row with a 0 without calling it (FactVerification.py)."""
-    rows = _Rows(outputs, references, context, "TextSummarization.py")
+    rows = _Rows(outputs, references, context, "utils.cal_similarity")  # a task no script lists: the shared rule
     pairs: list[tuple[str, str, str] | None] = []
     for index, output, reference in rows:
         legacy_id = rows.legacy_id(index)
