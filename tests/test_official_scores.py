@@ -142,3 +142,14 @@ def unconfigured(no_sources, monkeypatch):
     """Every installed plugin (meds-bench's suite says how each task is scored); no source configured."""
     for name in ("MEDSREG_PLUGINS", "MEDSREG_DISABLED_PLUGINS"):
         monkeypatch.delenv(name, raising=False)
+
+
+def test_every_synthetic_file_in_one_run_over_two_workers_gives_the_same_figures(unconfigured, monkeypatch):
+    import medsreg.score
+
+    monkeypatch.setattr(medsreg.score, "PARALLEL_ROWS", 0)  # the forked workers, whatever the size
+    paths = [OFFICIAL / "synthetic" / name for name in SYNTHETIC["files"]]
+    result = CliRunner().invoke(cli, ["score", *map(str, paths), "--compat", "official", "--format", "json",
+                                      "--workers", "2"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == [_scored(path, "official") for path in paths]

@@ -161,3 +161,20 @@ def test_official_compat_changes_what_the_scripts_get_wrong(runner, plugins, tmp
     official = json.loads(_score(runner, plugins, path, "--format", "json", "--compat", "official").stdout)
     assert fixed["rows"][0]["scores"]["diagnosis_accuracy"] == 0.0
     assert official["rows"][0]["scores"]["diagnosis_accuracy"] == 100.0 and official["compat"] == "official"
+
+
+def test_several_files_in_one_run_score_as_each_alone(runner, plugins, tmp_path):
+    first = _jsonl((tmp_path / "model_a").mkdir() or tmp_path / "model_a" / "predictions.jsonl", PREDICTIONS)
+    other = [dict(row, output=row["references"][0]) for row in PREDICTIONS]  # a perfect model
+    second = _jsonl((tmp_path / "model_b").mkdir() or tmp_path / "model_b" / "predictions.jsonl", other)
+    alone = [json.loads(_score(runner, plugins, path, "--format", "json").stdout) for path in (first, second)]
+    result = _score(runner, plugins, first, "--format", "json", "--output", str(tmp_path / "results"), str(second),
+                    "--workers", "2")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == alone
+    # eval writes predictions.jsonl in every run folder: the results are named after the folders too
+    written = sorted(path.name for path in (tmp_path / "results").iterdir())
+    assert written == ["model_a-predictions.results.json", "model_b-predictions.results.json"]
+    assert json.loads((tmp_path / "results" / written[1]).read_text(encoding="utf-8")) == alone[1]
+    same = _score(runner, plugins, first, str(first), "--output", str(tmp_path / "again"))
+    assert same.exit_code == 1 and "the same folder and file name" in same.output and not (tmp_path / "again").exists()

@@ -400,23 +400,18 @@ def score_command(predictions: tuple[Path, ...], compat: str, output_format: str
     from medsreg.predictions import read_predictions
     from medsreg.score import RENDERERS, render_json, score_many
 
+    targets = _results_paths(predictions, output) if output is not None else []
     catalog, _ = _load(plugins_dirs, strict)
     official = compat == "official"
     found = [read_predictions(path, catalog, allow_empty=allow_empty, official=official) for path in predictions]
     metrics = {metric.name: metric for _, metric in catalog.metrics}
     results = score_many(found, metrics, official=official, workers=workers)
-    if output is not None:
+    if targets:
         from medsreg.files import write_text_atomically
 
-        if len(results) == 1:
-            write_text_atomically(output, render_json(results[0]) + "\n")
-        else:
-            if output.exists() and not output.is_dir():
-                raise MedsregError(f"{output} is a file; with several PREDICTIONS, --output names a folder for one "
-                                   "<name>.results.json per file")
-            output.mkdir(parents=True, exist_ok=True)
-            for path, result in zip(predictions, results):
-                write_text_atomically(output / f"{path.stem}.results.json", render_json(result) + "\n")
+        for target, result in zip(targets, results):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            write_text_atomically(target, render_json(result) + "\n")
     if len(results) == 1:
         click.echo(RENDERERS[output_format](results[0]))
     elif output_format == "json":
@@ -425,6 +420,23 @@ def score_command(predictions: tuple[Path, ...], compat: str, output_format: str
         click.echo(json.dumps([result.as_json() for result in results], indent=2, ensure_ascii=False))
     else:
         click.echo("\n\n".join(f"== {path}\n{RENDERERS[output_format](result)}" for path, result in zip(predictions, results)))
+
+
+def _results_paths(predictions: tuple[Path, ...], output: Path) -> list[Path]:
+    """Where --output puts each file's results: the file itself for one, else <output>/<name>.results.json, named after
+    the predictions file (and its folder when two share a name, as eval's predictions.jsonl do)."""
+    if len(predictions) == 1:
+        return [output]
+    if output.exists() and not output.is_dir():
+        raise MedsregError(f"{output} is a file; with several PREDICTIONS, --output names a folder for one "
+                           "<name>.results.json per file")
+    names = [path.stem for path in predictions]
+    if len(set(names)) < len(names):
+        names = [f"{path.resolve().parent.name}-{path.stem}" for path in predictions]
+    if len(set(names)) < len(names):
+        raise MedsregError("two PREDICTIONS files have the same folder and file name; give distinct files, or score "
+                           "them one at a time with their own --output")
+    return [output / f"{name}.results.json" for name in names]
 
 
 @cli.command("leaderboard")

@@ -81,30 +81,32 @@ def score_many(runs: list[Predictions], metrics: dict[str, Metric], *, official:
     """``score`` of several prediction files (several models) in one pass: the tasks are spread over ``workers``
     processes (default: the CPUs), each task of every file in the same process so that a reference shared by the
     files is tokenized once."""
-    layouts = [_layout(run, metrics) for run in runs]
-    units: list[Unit] = [(index, name, rows) for index, layout in enumerate(layouts) for name, rows in layout[1]]
-    outcomes = _compute_all(units, metrics, official, workers)
-    return [_assemble(run, layout, {name: outcomes[position] for position, (index, name, _) in enumerate(units)
-                                    if index == file_index}, official)
-            for file_index, (run, layout) in enumerate(zip(runs, layouts))]
+    layouts = [_Layout(run, metrics) for run in runs]
+    units: list[Unit] = [(index, name, rows) for index, layout in enumerate(layouts)
+                         for name, rows in [*layout.by_task.items(), *layout.groups.items()]]
+    outcomes: list[dict[str, Outcome]] = [{} for _ in runs]
+    for (index, name, _), outcome in zip(units, _compute_all(units, metrics, official, workers)):
+        outcomes[index][name] = outcome
+    return [_assemble(run, layout, found, official) for run, layout, found in zip(runs, layouts, outcomes)]
 
 
-def _layout(predictions: Predictions, metrics: dict[str, Metric]):
-    """(tasks by category, [(unit name, rows)]) of one file: its tasks, then its pooled groups."""
-    by_task: dict[str, list[Prediction]] = defaultdict(list)
-    for prediction in predictions.rows:
-        by_task[prediction.task].append(prediction)
-    unknown = sorted({name for rows in by_task.values() for name in rows[0].metrics if name not in metrics})
-    if unknown:
-        raise MedsregError(f"the predictions name metrics no installed plugin provides: {', '.join(unknown)}."
-                           f"{did_you_mean(unknown[0], sorted(metrics))} 'medsreg plugins' lists who provides what")
-    categories: dict[str, list[str]] = defaultdict(list)
-    groups: dict[str, list[Prediction]] = defaultdict(list)
-    for task, rows in by_task.items():
-        categories[rows[0].category].append(task)
-        if rows[0].group:
-            groups[rows[0].group].extend(rows)
-    return categories, [*by_task.items(), *groups.items()], by_task
+class _Layout:
+    """One file's predictions by task, its tasks by category, and its pooled groups: what is scored."""
+
+    def __init__(self, predictions: Predictions, metrics: dict[str, Metric]):
+        self.by_task: dict[str, list[Prediction]] = defaultdict(list)
+        for prediction in predictions.rows:
+            self.by_task[prediction.task].append(prediction)
+        unknown = sorted({name for rows in self.by_task.values() for name in rows[0].metrics if name not in metrics})
+        if unknown:
+            raise MedsregError(f"the predictions name metrics no installed plugin provides: {', '.join(unknown)}."
+                               f"{did_you_mean(unknown[0], sorted(metrics))} 'medsreg plugins' lists who provides what")
+        self.categories: dict[str, list[str]] = defaultdict(list)
+        self.groups: dict[str, list[Prediction]] = defaultdict(list)
+        for task, rows in self.by_task.items():
+            self.categories[rows[0].category].append(task)
+            if rows[0].group:
+                self.groups[rows[0].group].extend(rows)
 
 
 def _compute(unit: Unit, metrics: dict[str, Metric], official: bool) -> Outcome:
@@ -171,19 +173,16 @@ def _warm_tokenizers(units: list[Unit], official: bool) -> None:
             pass  # reported where the task is scored
 
 
-def _assemble(predictions: Predictions, layout, outcomes: dict[str, Outcome], official: bool) -> Results:
-    categories, _, by_task = layout
+def _assemble(predictions: Predictions, layout: _Layout, outcomes: dict[str, Outcome], official: bool) -> Results:
+    by_task, groups = layout.by_task, layout.groups
     notes = list(predictions.notes)
     result_rows: list[Row] = []
-    for category, tasks in categories.items():
+    for category, tasks in layout.categories.items():
         task_rows = [Row("task", category, task, len(by_task[task]), outcomes[task][0],
                          task_id=_task_id(by_task[task][0])) for task in tasks]
-        groups: dict[str, list[Prediction]] = defaultdict(list)
-        for task in tasks:
-            if by_task[task][0].group:
-                groups[by_task[task][0].group].extend(by_task[task])
         group_rows = [Row("group", category, group, len(rows), outcomes[group][0],
-                          note=f"{len({r.task for r in rows})} tasks pooled") for group, rows in groups.items()]
+                          note=f"{len({r.task for r in rows})} tasks pooled")
+                      for group, rows in groups.items() if rows[0].category == category]
         averaged = [row for row in task_rows if by_task[row.name][0].average] or group_rows
         names = list(dict.fromkeys(key for row in averaged for key in row.scores))
         mean = {key: sum(row.scores[key] for row in averaged if key in row.scores) /

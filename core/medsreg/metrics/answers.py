@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import re
 
+from medsreg.metrics.official import PANDAS_NA
+
 MCQA_PREFIX = "the right answer is"
 _LETTERS = re.compile(r"^\(?([a-e])\)?(?=$|[\s.,:;)\]]|\s*(?:,|and|&|/)\s*\(?[a-e]\b)")
 _MORE_LETTERS = re.compile(r"^\s*(?:,|and|&|/)\s*\(?([a-e])\)?(?=$|[\s.,:;)\]])")
@@ -96,8 +98,8 @@ def _extraction_text(text: str) -> str:
     return text.strip().lower().replace('"', "").replace("'", "").replace("\n", "")
 
 
-NO_VALUE = frozenset({"none", "n/a", "na", "null", "nan", "#n/a", "<na>"})
-"""Answers meaning "not stated" (pandas reads them all as NaN, which is how the official script equates them)."""
+NO_VALUE = frozenset(word.lower() for word in PANDAS_NA if word)
+"""Answers meaning "not stated": pandas reads them all as NaN, which is how the official script equates them."""
 
 
 def extraction_correct(output: str, reference: str) -> bool:

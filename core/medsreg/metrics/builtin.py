@@ -7,7 +7,6 @@ imports what it needs when first called.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 
 from medsreg import hookimpl
@@ -73,27 +72,26 @@ def _hallmarks(name: str, position: int) -> Compute:
     return _both(name, compute)
 
 
-@functools.lru_cache(maxsize=2)
-def _generation_scores(outputs: tuple[str, ...], references: tuple[tuple[str, ...], ...], languages: tuple[str, ...],
-                       official: bool, legacy_ids: tuple[int | None, ...], missing: tuple[tuple[bool, ...], ...]
-                       ) -> dict[str, float]:
-    """bleu1 and rougeL share their tokenization: a task scored with both tokenizes once."""
-    if official:
-        from medsreg.metrics.official import generation
-
-        context = MetricContext(languages=list(languages), official=True, legacy_ids=list(legacy_ids),
-                                missing_outputs=list(missing[0]), missing_references=list(missing[1]))
-        return generation(list(outputs), [list(r) for r in references], context)
-    from medsreg.metrics.generation import generation_scores
-
-    return generation_scores(list(outputs), [list(r) for r in references], list(languages))
+_LAST_GENERATION: dict[str, dict[str, float]] = {}
+"""The last task's {"bleu1", "rougeL"}, by its arguments: the two share their tokenization, so a task scored with
+both computes them once."""
 
 
 def _generation(name: str) -> Compute:
     def compute(outputs: list[str], references: list[list[str]], context: MetricContext) -> dict[str, float]:
-        key = (tuple(outputs), tuple(tuple(r) for r in references), tuple(context.languages), context.official,
-               tuple(context.legacy_ids), (tuple(context.missing_outputs), tuple(context.missing_references)))
-        return {name: _generation_scores(*key)[name]}
+        key = repr((outputs, references, context.model_dump()))
+        if key not in _LAST_GENERATION:
+            if context.official:
+                from medsreg.metrics.official import generation
+
+                scores = generation(outputs, references, context)
+            else:
+                from medsreg.metrics.generation import generation_scores
+
+                scores = generation_scores(outputs, references, context.languages)
+            _LAST_GENERATION.clear()
+            _LAST_GENERATION[key] = scores
+        return {name: _LAST_GENERATION[key][name]}
 
     return compute
 

@@ -2,9 +2,8 @@
 
 NER: an answer is a list of entities "a, b, c." or the sentence saying there is none; true
 positives, false positives and false negatives are summed over a task's instances, then F1.
-The official script removes every ".", lower-cases, and then drops the last character of the
-answer (meant for the final "."; already removed, so it cuts the last entity's last letter) and
-splits on ", ". medsreg strips the final punctuation instead, and ignores empty items.
+medsreg strips the final punctuation and splits on ",", ignoring empty items; the official
+script's parse (which cuts the last entity's last letter) is ``official.py``'s.
 
 HoC: which of the ten hallmark phrases appear in a text (substring); precision, recall and F1
 per hallmark over the instances, then their mean (macro). A hallmark never predicted has
@@ -32,23 +31,18 @@ HALLMARKS = (
 )
 
 
-def entity_set(text: str, official: bool = False) -> set[str]:
-    cleaned = text.replace(".", "").lower()
-    if official:
-        if cleaned == NO_ENTITY[0]:
-            return set()
-        return set(cleaned[:-1].split(", "))
-    cleaned = cleaned.strip().rstrip(";,:!").strip()
+def entity_set(text: str) -> set[str]:
+    cleaned = text.replace(".", "").lower().strip().rstrip(";,:!").strip()
     if not cleaned or any(cleaned.startswith(sentence) for sentence in NO_ENTITY):
         return set()
     return {item.strip() for item in cleaned.split(",") if item.strip()}
 
 
-def entity_counts(outputs: list[str], references: list[str], official: bool = False) -> tuple[int, int, int]:
+def entity_counts(outputs: list[str], references: list[str]) -> tuple[int, int, int]:
     """(true positives, false positives, false negatives) summed over the instances."""
     tp = fp = fn = 0
     for output, reference in zip(outputs, references):
-        predicted, expected = entity_set(output, official), entity_set(reference, official)
+        predicted, expected = entity_set(output), entity_set(reference)
         hits = len(predicted & expected)
         tp, fp, fn = tp + hits, fp + len(predicted) - hits, fn + len(expected) - hits
     return tp, fp, fn

@@ -71,11 +71,6 @@ def _cells(values: Sequence[str], missing: Sequence[bool]) -> list[Cell]:
     return [None if index < len(missing) and missing[index] else value for index, value in enumerate(values)]
 
 
-def _script(context: MetricContext, index: int, default: str) -> str:
-    legacy_id = context.legacy_ids[index] if index < len(context.legacy_ids) else None
-    return SCRIPT_OF.get(legacy_id, default) if legacy_id is not None else default
-
-
 def _nan_text(cell: Cell) -> str:
     return "nan" if cell is None else cell  # str(float('nan'))
 
@@ -92,11 +87,23 @@ class _Rows:
 
     def __iter__(self):
         for index, (output, reference) in enumerate(zip(self.outputs, self.references)):
-            self.scripts.add(_script(self.context, index, self.default))
+            self.scripts.add(self.script(index) or self.default)
             yield index, output, reference
 
     def legacy_id(self, index: int) -> int | None:
         return self.context.legacy_ids[index] if index < len(self.context.legacy_ids) else None
+
+    def script(self, index: int) -> str:
+        """The official script that scores the row's task ("" for a task no script lists)."""
+        return SCRIPT_OF.get(self.legacy_id(index), "")
+
+    def language(self, index: int) -> str:
+        """The language ``cal_similarity`` is given: Rationale.py's by task id, "en" from every other script, the
+        task's own for a task no script lists."""
+        script = self.script(index)
+        if script:
+            return RATIONALE_LANGUAGES.get(self.legacy_id(index), "en")  # type: ignore[arg-type]
+        return self.context.languages[index] if index < len(self.context.languages) else "en"
 
     def fail(self, index: int, reason: str) -> None:
         self.failures.append(Failure(index, reason))
@@ -221,15 +228,16 @@ def mmedbench(outputs, references, context) -> dict[str, float]:
 # --------------------------------------------------------------------------- entities and hallmarks
 
 
-NO_ENTITY = "there is no related enetity"
-
-
 def _entities(text: str) -> set[str]:
+    from medsreg.metrics.entities import NO_ENTITY
+
     text = text.replace(".", "").strip().lower()
-    return set() if text == NO_ENTITY else set(text[:-1].split(", "))
+    return set() if text == NO_ENTITY[0] else set(text[:-1].split(", "))
 
 
 def entity_f1(outputs, references, context) -> dict[str, float]:
+    from medsreg.metrics.entities import micro_f1
+
     rows = _Rows(outputs, references, context, "NamedEntityRecognition.py")
     tp = fp = fn = 0
     for index, output, reference in rows:
@@ -242,9 +250,7 @@ def entity_f1(outputs, references, context) -> dict[str, float]:
         hits = len(predicted & expected)
         tp, fp, fn = tp + hits, fp + len(predicted - expected), fn + len(expected - predicted)
     rows.check()
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / (tp + fn) if tp + fn else 0.0
-    return {"entity_f1": 100 * (2 * precision * recall / (precision + recall) if precision + recall else 0.0)}
+    return {"entity_f1": 100 * micro_f1(tp, fp, fn)}
 
 
 def hallmarks(name: str, position: int) -> Callable[..., dict[str, float]]:
@@ -267,10 +273,7 @@ def _generation_pairs(outputs, references, context) -> tuple[list[tuple[str, str
     rows = _Rows(outputs, references, context, "utils.cal_similarity")  # a task no script lists: the shared rule
     pairs: list[tuple[str, str, str] | None] = []
     for index, output, reference in rows:
-        legacy_id = rows.legacy_id(index)
-        script = _script(context, index, "")
-        language = RATIONALE_LANGUAGES.get(legacy_id or -1) or ("en" if script else
-                                                                 (context.languages[index] if index < len(context.languages) else "en"))
+        script = rows.script(index)
         if script == "ConceptExplanation.py" and (output is None or reference is None):
             pairs.append(None)  # skipped: not a str
             continue
@@ -289,7 +292,7 @@ def _generation_pairs(outputs, references, context) -> tuple[list[tuple[str, str
                 continue
         elif script == "FactVerification.py":
             output, reference = output.strip().lower(), reference.replace(".", "").strip().lower()
-        pairs.append((output, reference, language))
+        pairs.append((output, reference, rows.language(index)))
     return pairs, rows
 
 
