@@ -283,34 +283,12 @@ def medsreg_score(command: str, paths: list[Path]) -> tuple[list[dict], float]:
                           capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - start
     if done.returncode != 0:
-        raise MedsregFailed(done.returncode, done.stderr.strip() or done.stdout.strip())
+        raise RuntimeError(f"medsreg score exited {done.returncode}: {(done.stderr.strip() or done.stdout.strip())[-2000:]}")
     documents = json.loads(done.stdout)
     documents = documents if isinstance(documents, list) else [documents]
     if len(documents) != len(paths):
         raise RuntimeError(f"medsreg score printed {len(documents)} results documents for {len(paths)} files")
     return documents, seconds
-
-
-class MedsregFailed(RuntimeError):
-    def __init__(self, code: int, message: str) -> None:
-        super().__init__(f"medsreg score exited {code}: {message[-2000:]}")
-        self.code, self.message = code, message
-
-
-def medsreg_score_all(command: str, paths: list[Path]) -> tuple[list[dict], float, str]:
-    """One process for all ``paths``; where this medsreg takes one file only, one process per file (said in the note)."""
-    try:
-        documents, seconds = medsreg_score(command, paths)
-        return documents, seconds, "one process"
-    except MedsregFailed as error:
-        if len(paths) == 1 or error.code != 2 or "unexpected extra argument" not in error.message:
-            raise
-    documents, seconds = [], 0.0
-    for path in paths:
-        (document,), taken = medsreg_score(command, [path])
-        documents.append(document)
-        seconds += taken
-    return documents, seconds, f"{len(paths)} processes: this medsreg score takes one file"
 
 
 def medsreg_figures(document: dict, expected: Figures) -> tuple[Figures, dict[str, int]]:
@@ -382,8 +360,7 @@ def workload_a(official: OfficialScripts, medsreg: str, folder: Path, times: int
     (document,), medsreg_s = medsreg_score(medsreg, [path])
     differences = repeated + compare(f"A {path.name}", theirs, document, expected, times)
     return {"workload": f"A real rationale x{times}", "rows": rows, "official_s": official_s, "medsreg_s": medsreg_s,
-            "goal": GOAL_A, "compared": _count(expected), "differences": differences,
-            "medsreg_processes": "one process"}
+            "goal": GOAL_A, "compared": _count(expected), "differences": differences}
 
 
 def workload_b(official: OfficialScripts, medsreg: str, folder: Path, times: int, models: int) -> dict:
@@ -406,15 +383,14 @@ def workload_b(official: OfficialScripts, medsreg: str, folder: Path, times: int
         official_s += seconds
         print(f"   {script:<30} {len(paths)} file(s) {seconds:8.2f} s", file=sys.stderr, flush=True)
     print(f"B: medsreg score on the {len(files)} files ...", file=sys.stderr, flush=True)
-    documents, medsreg_s, how = medsreg_score_all(medsreg, [path for _, _, path in files])
+    documents, medsreg_s = medsreg_score(medsreg, [path for _, _, path in files])
     differences = []
     for (_, entry, path), document in zip(files, documents, strict=True):
         differences += _differences(entry["figures"], theirs[path], EXACT, f"B {path.name} (official on the repeated file)")
         differences += compare(f"B {path.name}", theirs[path], document, entry["figures"], times)
     label = f"B MedS-Bench mix x{times}" + (f", {models} models" if models > 1 else "")
     return {"workload": label, "rows": rows, "official_s": official_s, "medsreg_s": medsreg_s, "goal": GOAL_B,
-            "compared": sum(_count(entry["figures"]) for _, entry, _ in files), "differences": differences,
-            "medsreg_processes": how}
+            "compared": sum(_count(entry["figures"]) for _, entry, _ in files), "differences": differences}
 
 
 # --------------------------------------------------------------------------- main
@@ -475,8 +451,6 @@ def main() -> None:
         print(f"{result['workload']:<32} {result['rows']:>7,} {result['official_s']:>11.2f} {result['medsreg_s']:>10.2f} "
               f"{result['ratio']:>6.1f}x {result['goal']:>5.0f}x  {result['speed']:<7} {figures}")
     for result in results:
-        if result["medsreg_processes"] != "one process":
-            print(f"note: {result['workload']}: medsreg ran as {result['medsreg_processes']} (times summed)")
         for line in result["differences"]:
             print(f"DIFFERENCE {line}")
     if args.out is not None:
