@@ -30,7 +30,7 @@ from medsreg.errors import (
     UnknownNameError,
 )
 from medsreg.formats.medsins import DEFAULT_MAX_FILE_MB, read_task_file, task_files
-from medsreg.models import Corpus, Instance, Metric, Suite, Task
+from medsreg.models import Corpus, Instance, Metric, MixtureSpec, Suite, Task
 from medsreg.pluginfolder import read_plugin_folder, read_pyproject
 from medsreg.plugins import PluginInfo, PluginSet
 from medsreg.validate.problems import Findings, check
@@ -49,12 +49,27 @@ class LoadedTask:
     """Why the instances could not be read (source not configured), when that is the case."""
     prefix: str = "$"
     """JSON path of the task inside its file: ``$``, or ``$.tasks[i]`` for a card of a catalog."""
+    data_path: str | None = None
+    """The user's data file the instances were read from (a configured source), None for inline or loaded ones:
+    where a problem with an instance is located (its record index in this file)."""
 
 
 @dataclass
 class LoadedSuite:
     suite: Suite
     origin: str
+
+
+@dataclass
+class LoadedMixture:
+    """A named training mixture a plugin registers (``register_mixtures`` or ``[tool.medsreg] mixtures``)."""
+
+    spec: MixtureSpec
+    origin: str
+
+    @property
+    def plugin(self) -> str:
+        return self.spec.name.split("/", 1)[0]
 
 
 @dataclass
@@ -66,6 +81,7 @@ class Catalog:
     metrics: list[tuple[str, Metric]] = field(default_factory=list)
     """(plugin, metric) pairs."""
     suites: list[LoadedSuite] = field(default_factory=list)
+    mixtures: list[LoadedMixture] = field(default_factory=list)
     findings: Findings = field(default_factory=Findings)
 
     def counts(self, plugin: str) -> dict[str, int]:
@@ -75,6 +91,7 @@ class Catalog:
             "corpora": sum(owner == plugin for owner, _ in self.corpora),
             "metrics": sum(owner == plugin for owner, _ in self.metrics),
             "suites": sum(item.suite.plugin == plugin for item in self.suites),
+            "mixtures": sum(item.plugin == plugin for item in self.mixtures),
         }
 
     def find(self, query: str) -> LoadedTask:
@@ -165,6 +182,8 @@ def _add_plugin_folder(catalog: Catalog, folder: Path, max_file_mb: float) -> No
         _add_file(catalog, path, plugin.slug, max_file_mb)
     for path in plugin.suite_paths:
         _add_suite_file(catalog, path, plugin.slug)
+    for path in plugin.mixture_paths:
+        _add_mixture_file(catalog, path, plugin.slug)
 
 
 def _add_file(catalog: Catalog, path: Path, plugin: str, max_file_mb: float) -> None:
@@ -202,10 +221,33 @@ def read_suite_file(path: Path, plugin: str, findings: Findings) -> Suite | None
     return suite
 
 
+@check("mixture-file", scope="file")
+def _add_mixture_file(catalog: Catalog, path: Path, plugin: str) -> None:
+    """A mixture file is a valid spec (schemas/mixture.schema.json) whose name starts with its plugin."""
+    from medsreg.build.spec import load_spec
+
+    try:
+        spec = load_spec(path)
+    except MedsregError as error:
+        catalog.findings.add("mixture-file", "error", str(path), "", str(error).removeprefix(f"{path}: "))
+        return
+    _add_mixture(catalog, spec, str(path), plugin)
+
+
+def _add_mixture(catalog: Catalog, spec: MixtureSpec, origin: str, plugin: str) -> None:
+    if not spec.name.startswith(f"{plugin}/"):
+        catalog.findings.add("mixture-file", "error", origin, "$.name",
+                             f"mixture name {spec.name!r} must be '{plugin}/<mixture>'; rename it")
+        return
+    catalog.mixtures.append(LoadedMixture(spec, origin))
+
+
 def task_status(task: Task) -> str:
-    """'available', 'not configured' or 'credentialed', without reading any instance."""
+    """'available', 'empty' (inline, without an instance), 'not configured' or 'credentialed', without reading a source."""
     from medsreg.sources import availability
 
+    if task.instances is not None and not task.instances:
+        return "empty"
     if task.instances is not None or task.loader is not None:
         return "available"
     return availability(task.instances_from, task.access)
@@ -250,6 +292,15 @@ def load_installed(plugins: PluginSet, *, max_file_mb: float = DEFAULT_MAX_FILE_
             else:
                 info.errors.append(f"its register_suites()[{index}] is {item!r}; return suite file paths or "
                                    f"medsreg.Suite objects named '{info.name}/...'")
+    for info, returned in plugins.call_each("register_mixtures"):
+        for index, item in enumerate(returned if isinstance(returned, (list, tuple)) else [returned]):
+            if isinstance(item, MixtureSpec):
+                _add_mixture(catalog, item, f"plugin {info.name}: mixture {item.name}", info.name)
+            elif isinstance(item, (str, os.PathLike)) and Path(item).is_file():
+                _add_mixture_file(catalog, Path(item), info.name)
+            else:
+                info.errors.append(f"its register_mixtures()[{index}] is {item!r}; return mixture spec file paths or "
+                                   f"medsreg.MixtureSpec objects named '{info.name}/...'")
     plugin_load(catalog.plugins, catalog.findings)
     return catalog
 
@@ -326,6 +377,7 @@ def resolve_instances(catalog: Catalog, *, max_file_mb: float = DEFAULT_MAX_FILE
                 if task.reader is None and _native_format(task):
                     continue  # static tier: only the plugin's reader (validate --installed) can read it
                 path = resolve_first(task.instances_from, task.name, task.access)
+                item.data_path = str(path)
                 if task.reader is not None:
                     task.instances = _from_reader(item, path, catalog.findings)
                 else:

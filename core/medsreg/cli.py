@@ -95,14 +95,17 @@ def plugins_command(ctx: click.Context, as_json: bool, plugins_dirs: tuple[Path,
 @click.option("--language", help="Only tasks with this input or output language (name or ISO code).")
 @click.option("--split", type=click.Choice(["train", "test", "train/test"]), help="Only tasks of this split.")
 @click.option("--access", type=click.Choice(["public", "credentialed", "private"]), help="Only tasks of this access tier.")
-@click.option("--status", type=click.Choice(["available", "not configured", "credentialed"]),
-              help="Only tasks whose instances are available here, not configured, or credentialed and not configured.")
+@click.option("--status", type=click.Choice(["available", "empty", "not configured", "credentialed"]),
+              help="Only tasks whose instances are available here, inline but empty, not configured, or credentialed and "
+              "not configured.")
 @click.option("--suites", "show_suites", is_flag=True, help="List the evaluation suites instead of tasks.")
+@click.option("--mixtures", "show_mixtures", is_flag=True, help="List the named training mixtures instead of tasks.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @_plugin_options
 @click.pass_context
 def list_command(ctx: click.Context, category: str | None, language: str | None, split: str | None, access: str | None,
-                 status: str | None, show_suites: bool, as_json: bool, plugins_dirs: tuple[Path, ...], strict: bool) -> None:
+                 status: str | None, show_suites: bool, show_mixtures: bool, as_json: bool, plugins_dirs: tuple[Path, ...],
+                 strict: bool) -> None:
     """List the tasks (or, with --suites, the suites) of installed plugins, with filters.
 
     STATUS says whether a task's instances can be read here: 'available', 'not configured'
@@ -128,6 +131,9 @@ def list_command(ctx: click.Context, category: str | None, language: str | None,
     if show_suites:
         _list_suites(catalog, as_json)
         ctx.exit(1 if failed else 0)
+    if show_mixtures:
+        _list_mixtures(catalog, as_json)
+        ctx.exit(1 if failed else 0)
     wanted_category = canonical_category(category)[0] if category else None
     rows = []
     for item in catalog.tasks:
@@ -152,7 +158,8 @@ def list_command(ctx: click.Context, category: str | None, language: str | None,
             legacy = f"task{row['legacy_id']}" if row["legacy_id"] else "-"
             click.echo(f"{row['name']:<56} {legacy:<8} {row['split'] or '?':<6} {row['status']:<14} "
                        f"{', '.join(row['categories'])} [{', '.join(row['languages'])}]")
-        by_status = {state: sum(row["status"] == state for row in rows) for state in ("available", "not configured", "credentialed")}
+        by_status = {state: sum(row["status"] == state for row in rows)
+                     for state in ("available", "empty", "not configured", "credentialed")}
         summary = ", ".join(f"{count} {state}" for state, count in by_status.items() if count)
         click.echo(f"{len(rows)} of {len(catalog.tasks)} tasks ({summary or 'none'})", err=True)
         if catalog.suites:
@@ -182,6 +189,34 @@ def _list_suites(catalog, as_json: bool) -> None:
         counts = ", ".join(f"{row[state]} {state}" for state in ("available", "not configured", "credentialed", "missing") if row[state])
         click.echo(f"{row['name']:<28} {len(row['categories']):>3} categories {row['tasks']:>4} tasks ({counts})  {row['description']}")
     click.echo(f"{len(rows)} suites", err=True)
+
+
+def _list_mixtures(catalog, as_json: bool) -> None:
+    from medsreg.build.plan import select_tasks
+    from medsreg.catalog import task_status
+    from medsreg.errors import MedsregError
+
+    rows = []
+    for loaded in sorted(catalog.mixtures, key=lambda loaded: loaded.spec.name):
+        try:
+            states = [task_status(choice.item.task) for choice in select_tasks(loaded.spec, catalog, loaded.origin)]
+        except MedsregError as error:  # a task it names is not installed: 'medsreg validate' says where
+            rows.append({"name": loaded.spec.name, "description": loaded.spec.description, "tasks": None,
+                         "problem": str(error)})
+            continue
+        rows.append({"name": loaded.spec.name, "description": loaded.spec.description, "tasks": len(states),
+                     **{state: states.count(state) for state in ("available", "empty", "not configured", "credentialed")}})
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    for row in rows:
+        if row["tasks"] is None:
+            click.echo(f"{row['name']:<28} {row['problem']}")
+            continue
+        counts = ", ".join(f"{row[state]} {state}" for state in ("available", "empty", "not configured", "credentialed")
+                           if row[state])
+        click.echo(f"{row['name']:<28} {row['tasks']:>4} tasks ({counts or 'none'})  {row['description']}")
+    click.echo(f"{len(rows)} mixtures (medsreg build --mixture NAME builds one)", err=True)
 
 
 @cli.command("info")

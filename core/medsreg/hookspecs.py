@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Union
 import pluggy
 
 if TYPE_CHECKING:
-    from medsreg.models import Corpus, Metric, Suite, Task
+    from medsreg.models import Corpus, Metric, MixtureSpec, Suite, Task
 
 hookspec = pluggy.HookspecMarker("medsreg")
 
@@ -56,3 +56,9 @@ def register_metrics() -> Sequence[Metric]:
 @hookspec
 def register_suites() -> Sequence[PathLike[str] | str | Suite]:
     """Return evaluation suites (MedS-Bench style): suite file paths or ``medsreg.Suite`` objects named ``<plugin>/<suite>``."""
+
+
+@hookspec
+def register_mixtures() -> Sequence[PathLike[str] | str | MixtureSpec]:
+    """Return named training mixtures (MedS-Ins style): mixture spec files or ``medsreg.MixtureSpec`` objects named
+    ``<plugin>/<mixture>``; ``medsreg build --mixture NAME`` builds one, a default build every available one."""

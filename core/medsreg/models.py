@@ -391,7 +391,8 @@ class MixtureSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(default="mixture", pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    name: str = Field(default="mixture", pattern=r"^[a-z0-9][a-z0-9_.-]*(/[a-z0-9][a-z0-9_.-]*)?$",
+                      description="A registered mixture is named '<plugin>/<mixture>' (e.g. 'meds-ins/meds-ins').")
     description: str = ""
     include: list[MixtureEntry] = Field(default=[], description="Empty: every available training task, weight 1.")
     exclude: list[str] = Field(default=[], description="Tasks left out (names, short names or ids).")
@@ -417,6 +418,8 @@ class PluginManifest(BaseModel):
     tasks: list[str] = Field(default=[], description="Task files or folders of task files, relative to the plugin folder.")
     corpora: list[str] = Field(default=[], description="Corpus description files, relative to the plugin folder.")
     suites: list[str] = Field(default=[], description="Suite files (schemas/suite.schema.json), relative to the plugin folder.")
+    mixtures: list[str] = Field(default=[], description="Named training mixtures (schemas/mixture.schema.json), relative to "
+                                "the plugin folder.")
 
 
 class RegistryTask(BaseModel):
@@ -457,6 +460,7 @@ class RegistryPlugin(BaseModel):
     module: str
     tasks: list[RegistryTask]
     suites: list[Suite] = []
+    mixtures: list[MixtureSpec] = []
 
 
 class RegistryFile(BaseModel):

@@ -27,3 +27,12 @@ def source_option(function: Callable) -> Callable:
         help="Read source KEY (e.g. meds-ins, meds-bench, mednli) from PATH, a folder or hf://owner/name@commit; "
         "overrides MEDSREG_SOURCE_<KEY> and the config file.",
     )(function)
+
+
+def require_option(function: Callable) -> Callable:
+    """``--require complete``: refuse a suite that misses a task instead of running its readable part (CI)."""
+    return click.option(
+        "--require", "require", type=click.Choice(["complete"]), default=None,
+        help="complete: refuse a suite that misses a task (default: run its readable tasks and mark the "
+        "categories that miss some as partial).",
+    )(function)

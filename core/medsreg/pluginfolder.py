@@ -68,6 +68,7 @@ class PluginFolder:
     task_paths: list[Path]
     suite_paths: list[Path]
     findings: Findings
+    mixture_paths: list[Path] = field(default_factory=list)
 
     @property
     def module(self) -> str:
@@ -80,7 +81,8 @@ def read_plugin_folder(folder: Path) -> PluginFolder:
     slug, manifest = check_plugin_manifest(folder, pyproject, findings)
     task_paths = check_plugin_paths(folder, manifest.tasks, "tasks", findings)
     suite_paths = check_plugin_paths(folder, manifest.suites, "suites", findings)
-    return PluginFolder(folder, slug, pyproject, manifest, task_paths, suite_paths, findings)
+    mixture_paths = check_plugin_paths(folder, manifest.mixtures, "mixtures", findings)
+    return PluginFolder(folder, slug, pyproject, manifest, task_paths, suite_paths, findings, mixture_paths)
 
 
 @check("plugin-manifest", scope="plugin")

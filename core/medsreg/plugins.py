@@ -32,7 +32,7 @@ from medsreg.vocabulary import did_you_mean
 ENTRY_POINT_GROUP = "medsreg"
 ALLOW_ENV = "MEDSREG_PLUGINS"
 BLOCK_ENV = "MEDSREG_DISABLED_PLUGINS"
-HOOK_NAMES = ("register_tasks", "register_corpora", "register_metrics", "register_suites")
+HOOK_NAMES = ("register_tasks", "register_corpora", "register_metrics", "register_suites", "register_mixtures")
 BUILTIN_NAME = "medsreg"
 BUILTIN_MODULE = "medsreg.metrics.builtin"
 """medsreg's own hook implementations, registered first under the name "medsreg" (a plugin may not take it)."""

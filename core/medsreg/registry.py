@@ -64,6 +64,7 @@ def build_registry(catalog: Catalog) -> RegistryFile:
             name=info.name, version=info.version, package=info.package or "", module=info.module,
             tasks=[registry_task(task) for task in tasks],
             suites=sorted((item.suite for item in catalog.suites if item.suite.plugin == info.name), key=lambda s: s.name),
+            mixtures=sorted((item.spec for item in catalog.mixtures if item.plugin == info.name), key=lambda m: m.name),
         ))
     return RegistryFile(plugins=plugins)
 

@@ -11,16 +11,19 @@ from pathlib import Path
 
 import click
 
-from medsreg.options import source_option
+from medsreg.options import require_option, source_option
 
 
 @click.command("build")
 @click.option("--spec", "spec", type=click.Path(path_type=Path, dir_okay=False),
               help="Mixture spec (.json, .yaml): tasks, weights / n / fraction, cap, temperature, total, seed. "
               "Default: every available training task once, as MedS-Ins.")
+@click.option("--mixture", metavar="NAME", help="Build this registered mixture (e.g. meds-ins/meds-ins; 'medsreg list "
+              "--mixtures' lists them) instead of --spec.")
 @click.option("--suite", "suites", multiple=True, metavar="NAME",
-              help="Build this evaluation suite (e.g. meds-bench); repeatable. Default: every suite whose test sets "
-              "are available here.")
+              help="Build this evaluation suite (e.g. meds-bench); repeatable. Default: every suite with a test set "
+              "available here. A suite is built over its readable tasks (partial, and said so) unless --require complete.")
+@require_option
 @click.option("--output", "-o", type=click.Path(path_type=Path, file_okay=True), default=Path("build"), show_default=True,
               help="Output folder: mixture/, suites/<suite>/, README.md, manifest.json.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output folder (only once the new build is complete).")
@@ -38,21 +41,24 @@ from medsreg.options import source_option
 @source_option
 @click.option("--plugins-dir", "plugins_dirs", multiple=True, type=click.Path(path_type=Path),
               help="Also load plugins from this folder without installing them.")
-def build_command(spec: Path | None, suites: tuple[str, ...], output: Path, overwrite: bool, dry_run: bool,
+def build_command(spec: Path | None, mixture: str | None, suites: tuple[str, ...], output: Path, overwrite: bool, dry_run: bool,
                   seed: int | None, total: int | None, export: str | None, tokenizer: Path | None, max_length: int,
-                  pack: bool, quiet: bool, workers: int | None, plugins_dirs: tuple[Path, ...]) -> None:
+                  pack: bool, quiet: bool, workers: int | None, plugins_dirs: tuple[Path, ...], require: str | None) -> None:
     """Assemble the training mixture and the evaluation suites as Hugging Face datasets.
 
-    With no options: the mixture of every available training task (decontaminated against the
-    suites) and every suite whose test sets are available here, into build/. On a fresh clone
-    that is the bundled sample plugins.
+    With no options: the mixture of every available training task (decontaminated against every
+    test set that can be read here) and every suite with a readable test set, into build/. On a
+    fresh clone that is the bundled sample plugins.
     """
     from medsreg.build.pipeline import BuildOptions, run_build
 
+    if spec is not None and mixture is not None:
+        raise click.UsageError("give --spec FILE or --mixture NAME, not both")
     if pack and tokenizer is None:
         raise click.UsageError("--pack needs --tokenizer (packing works on token ids)")
-    options = BuildOptions(spec=spec, suites=suites, output=output, overwrite=overwrite, dry_run=dry_run, seed=seed,
+    options = BuildOptions(spec=spec, mixture=mixture, suites=suites, output=output, overwrite=overwrite, dry_run=dry_run, seed=seed,
                            total=total, export=export, tokenizer=tokenizer, max_length=max_length, pack=pack,
-                           quiet=quiet, plugins_dirs=plugins_dirs, workers=workers)
+                           quiet=quiet, plugins_dirs=plugins_dirs, workers=workers,
+                           require_complete=require == "complete")
     run_build(options, say=(lambda line: None) if quiet and not dry_run else click.echo,
               warn=lambda line: click.echo(line, err=True))

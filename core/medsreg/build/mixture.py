@@ -116,6 +116,10 @@ def _survey_one(position: int) -> Survey:
             why = item.unavailable or f"{task.name}: its instances or instruction could not be read"
             return Survey(unavailable=why, problems=problems)
         pool = training_instances(task)
+        if not pool:  # a task without a training instance is not available: it would show as 0 rows in the plan
+            where = f" ({item.data_path})" if item.data_path else ""
+            return Survey(unavailable=f"{task.name}: its source gives no training instance{where}; check that it is "
+                          "the complete release", problems=problems)
         index = _SHARED["index"]
         start = time.perf_counter()
         removed = overlapping(index, (instance["input"] for instance in pool)) if index is not None else []

@@ -15,14 +15,24 @@ from pathlib import Path
 from typing import Any
 
 from medsreg.build.mixture import Survey, default_workers, render_tasks, shuffled_tables, survey
-from medsreg.build.plan import Plan, Selected, SuitePlan, make_plan, select_tasks, suite_references, test_instances
+from medsreg.build.plan import Plan, Selected, has_test_side, make_plan, select_tasks, test_instances
 from medsreg.build.render import suite_row
 from medsreg.build.spec import default_spec, load_spec
+from medsreg.build.suites import (
+    SuitePlan,
+    SuiteSelection,
+    find_suite,
+    missing_tasks,
+    select_suite,
+    suite_items,
+    suite_sentence,
+    unreadable,
+)
 from medsreg.build.writer import MIXTURE_PATH, suite_path
-from medsreg.progress import progress_bar
-from medsreg.catalog import Catalog, LoadedSuite, LoadedTask, task_status
+from medsreg.catalog import Catalog, LoadedMixture, LoadedSuite, LoadedTask
 from medsreg.errors import MedsregError, UnknownNameError
 from medsreg.models import MixtureSpec, Suite, Task
+from medsreg.progress import progress_bar
 from medsreg.vocabulary import did_you_mean
 
 SAMPLES_PLUGIN = "samples"
@@ -34,6 +44,8 @@ class BuildOptions:
     """What ``medsreg build`` was asked for (the CLI's options, one to one)."""
 
     spec: Path | None = None
+    mixture: str | None = None
+    """A registered mixture ('meds-ins/meds-ins' or 'meds-ins'), instead of ``spec``."""
     suites: tuple[str, ...] = ()
     output: Path = Path("build")
     overwrite: bool = False
@@ -48,6 +60,8 @@ class BuildOptions:
     plugins_dirs: tuple[Path, ...] = ()
     workers: int | None = None
     """Processes reading and rendering training tasks; None: every CPU this process may use."""
+    require_complete: bool = False
+    """Refuse a suite that misses a task instead of building its readable part."""
 
     @property
     def worker_count(self) -> int:
@@ -58,8 +72,14 @@ class BuildOptions:
 class BuildResult:
     plan: Plan
     suites: list[SuitePlan]
+    selections: list[SuiteSelection] = field(default_factory=list)
+    """The suites built, each with the tasks it misses (a partial suite)."""
     skipped_suites: list[tuple[str, str]] = field(default_factory=list)
     """(suite, why) for suites a default build left out."""
+    checked: list[tuple[str, int]] = field(default_factory=list)
+    """(test task, test instances) for every test set the mixture was decontaminated against."""
+    not_checked: list[tuple[str, str]] = field(default_factory=list)
+    """(test task, why) for the test sets that could not be read, so the mixture is not checked against them."""
     stats: dict[str, dict] | None = None
     """{dataset path: {"rows", "sha256"}}; None for a dry run."""
     output: Path | None = None
@@ -76,8 +96,11 @@ def run_build(options: BuildOptions, *, say: Echo = print, warn: Echo = print) -
                            "until the new one is complete) or choose another --output")
     tokenization = _tokenization(options)  # before any reading: a bad tokenizer is reported at once
     catalog = _catalog(options.plugins_dirs, warn)
+    if options.mixture is not None:
+        spec, origin, is_default = _overridden(find_mixture(catalog, options.mixture).spec, options), \
+            f"mixture {options.mixture}", False
     result = plan_build(spec, origin, catalog, options.suites, warn, suites_only_ok=is_default,
-                        workers=options.worker_count, quiet=options.quiet)
+                        workers=options.worker_count, quiet=options.quiet, require_complete=options.require_complete)
     for name, why in result.skipped_suites:
         warn(f"note: skipped suite {name}: it {why}")
     if not result.plan.rows:
@@ -105,10 +128,13 @@ def run_build(options: BuildOptions, *, say: Echo = print, warn: Echo = print) -
 
 
 def plan_build(spec: MixtureSpec, origin: str, catalog: Catalog, suite_names: tuple[str, ...] = (),
-               warn: Echo = print, *, suites_only_ok: bool = False, workers: int = 1, quiet: bool = True) -> BuildResult:
-    """Everything but the writing: the suites (read here), the training tasks (surveyed one at a time), the plan.
+               warn: Echo = print, *, suites_only_ok: bool = False, workers: int = 1, quiet: bool = True,
+               require_complete: bool = False) -> BuildResult:
+    """Everything but the writing: the suites and the test sets (read here), the training tasks (surveyed one at a
+    time), the plan.
 
-    ``suite_names`` empty: every suite whose test sets are available (the others are listed as skipped).
+    ``suite_names`` empty: every suite with a readable task (partial ones marked, suites with none listed as
+    skipped). ``require_complete``: a suite that misses a task is refused (named) or skipped (default build).
     ``suites_only_ok``: when no training task is available but a suite is, build the suites alone (an
     evaluation-only installation running the default spec) instead of failing. ``workers``: processes
     reading the training tasks; ``quiet``: no progress bar.
@@ -116,45 +142,73 @@ def plan_build(spec: MixtureSpec, origin: str, catalog: Catalog, suite_names: tu
     from medsreg.overlap import OverlapIndex
 
     explicit = _unique([find_suite(catalog, name, "--suite") for name in suite_names])
-    references = [find_suite(catalog, name, f"{origin}: suites[{index}]") for index, name in enumerate(spec.suites)]
+    referenced = [find_suite(catalog, name, f"{origin}: suites[{index}]") for index, name in enumerate(spec.suites)]
     selected = select_tasks(spec, catalog, origin)
-    to_build, skipped_suites = (explicit, []) if explicit else _default_suites(catalog)
-    for loaded in [*explicit, *references]:  # before reading anything: these are errors, not skips
-        missing = _unavailable(catalog, loaded.suite, read=False)
-        if missing:
-            raise MedsregError(_suite_sentence(loaded.suite, missing))
+    to_build, skipped_suites = (explicit, []) if explicit else _default_suites(catalog, require_complete)
+    for loaded in [*explicit, *referenced]:  # before reading anything: these are errors, not skips
+        missing = missing_tasks(catalog, loaded.suite, read=False)
+        if missing and (require_complete or len(missing) == len(loaded.suite.task_names())):
+            raise MedsregError(suite_sentence(loaded.suite, missing, none=len(missing) == len(loaded.suite.task_names())))
     selected, skipped_tasks = _readable(selected)
 
-    _read_instances([item for loaded in [*to_build, *references] for item in _suite_items(catalog, loaded.suite)], warn)
+    # every test set that can be read, whether or not its suite is built or complete: none may reach the mixture
+    test_sets = [item for item in catalog.tasks if has_test_side(item.task)] if spec.decontaminate else []
+    _read_instances([*test_sets, *(item for loaded in [*to_build, *referenced] for item in suite_items(catalog, loaded.suite))],
+                    warn)
 
-    suites: list[SuitePlan] = []
-    decontaminate_against: list[SuitePlan] = []
-    for loaded in _unique([*to_build, *references]):
-        missing = _unavailable(catalog, loaded.suite, read=True)
-        if missing and (_holds(explicit, loaded) or _holds(references, loaded)):
-            raise MedsregError(_suite_sentence(loaded.suite, missing))
-        if missing:
-            skipped_suites.append((loaded.suite.name, _skip_note(loaded.suite, missing)))
+    selections: list[SuiteSelection] = []
+    for loaded in to_build:
+        try:
+            selection = select_suite(catalog, loaded.suite, require_complete=require_complete)
+        except MedsregError as error:
+            if _holds(explicit, loaded):
+                raise
+            skipped_suites.append((loaded.suite.name, str(error).removeprefix(f"suite {loaded.suite.name} ")))
             continue
-        decontaminate_against.append(_suite_plan(catalog, loaded.suite))
-        if _holds(to_build, loaded):
-            suites.append(decontaminate_against[-1])
+        if not selection.complete:
+            warn(f"warning: {selection.note()}")
+        selections.append(selection)
+    for loaded in referenced:
+        missing = missing_tasks(catalog, loaded.suite, read=True)
+        if missing and require_complete:
+            raise MedsregError(f"{origin}: suites: {suite_sentence(loaded.suite, missing)}")
 
-    references_text = suite_references(decontaminate_against) if spec.decontaminate else []
-    index = OverlapIndex(references_text) if references_text else None
+    checked, not_checked = _test_sets(test_sets)
+    if not_checked:
+        names = ", ".join(name for name, _ in not_checked[:3]) + (", ..." if len(not_checked) > 3 else "")
+        warn(f"note: the mixture is checked against the {len(checked)} test sets that can be read here, not against "
+             f"{len(not_checked)} others ({names}); the card and manifest.json list both, and 'medsreg list --split test' "
+             "says how to configure the rest")
+    references = [(task.name, instance["input"]) for task in checked for instance in test_instances(task)]
+    index = OverlapIndex([text for _, text in references], groups=[name for name, _ in references]) if references else None
     with progress_bar("reading training tasks", len(selected), quiet, unit=" tasks") as bar:
         found = survey([choice.item for choice in selected], index, workers=workers, progress=bar)
     for problem in {problem: None for result in found for problem in result.problems}:
         warn(f"warning: {problem}")
     selected, more_skipped = _read(selected, found)
+    suites = [selection.plan for selection in selections]
     plan = make_plan(spec, [choice for choice, _ in selected],
                      {choice.item.task.name: result.available - len(result.removed) for choice, result in selected},
                      {choice.item.task.name: result.removed for choice, result in selected},
                      skipped_tasks + more_skipped, allow_empty=suites_only_ok and bool(suites))
     from_samples = all(row.task.plugin == SAMPLES_PLUGIN for row in plan.rows) and all(
         task.plugin == SAMPLES_PLUGIN for _, pairs in suites for _, task in pairs)
-    return BuildResult(plan=plan, suites=suites, skipped_suites=skipped_suites, from_samples=from_samples,
-                       decontamination_s=sum(result.decontamination_s for result in found))
+    return BuildResult(plan=plan, suites=suites, selections=selections, skipped_suites=skipped_suites,
+                       from_samples=from_samples, decontamination_s=sum(result.decontamination_s for result in found),
+                       checked=[(task.name, len(test_instances(task))) for task in checked], not_checked=not_checked)
+
+
+def _test_sets(items: list[LoadedTask]) -> tuple[list[Task], list[tuple[str, str]]]:
+    """(the test tasks whose test instances were read, (task, why) for the others)."""
+    checked, not_checked = [], []
+    for item in items:
+        if item.task.instances is not None and test_instances(item.task):
+            checked.append(item.task)
+        elif item.task.instances is not None:
+            not_checked.append((item.task.name, f"{item.task.name}: its source gives no test instance"))
+        else:
+            not_checked.append((item.task.name, unreadable(item, read=True) or f"{item.task.name}: not read"))
+    return checked, not_checked
 
 
 def _unique(suites: list[LoadedSuite]) -> list[LoadedSuite]:
@@ -188,12 +242,33 @@ def _spec(options: BuildOptions) -> tuple[MixtureSpec, str, bool]:
         spec, origin, is_default = default_spec(), "the default mixture spec", True
     else:
         spec, origin, is_default = load_spec(options.spec), str(options.spec), False
+    return _overridden(spec, options), origin, is_default
+
+
+def _overridden(spec: MixtureSpec, options: BuildOptions) -> MixtureSpec:
+    """``spec`` with --seed / --total applied."""
     overrides: dict[str, Any] = {}
     if options.seed is not None:
         overrides["seed"] = options.seed
     if options.total is not None:
         overrides["total"] = options.total
-    return (MixtureSpec.model_validate({**spec.model_dump(), **overrides}) if overrides else spec), origin, is_default
+    return MixtureSpec.model_validate({**spec.model_dump(), **overrides}) if overrides else spec
+
+
+def find_mixture(catalog: Catalog, query: str) -> LoadedMixture:
+    """A registered mixture by full name ('meds-ins/meds-ins') or by its name inside the plugin ('meds-ins')."""
+    wanted = query.strip().lower()
+    matches = [loaded for loaded in catalog.mixtures if wanted in (loaded.spec.name, loaded.spec.name.split("/", 1)[1])]
+    if len(matches) == 1:
+        return matches[0]
+    names = sorted(loaded.spec.name for loaded in catalog.mixtures)
+    if matches:
+        raise UnknownNameError(f"--mixture: {query!r} names several mixtures ({', '.join(names)}); give the full "
+                               "'<plugin>/<mixture>' name")
+    listing = f" Registered mixtures: {', '.join(names)}." if names else " No installed plugin registers a mixture."
+    known = names + [name.split("/", 1)[1] for name in names]
+    raise UnknownNameError(f"--mixture: no mixture named {query!r}.{did_you_mean(wanted, known)}{listing} "
+                           "'medsreg list --mixtures' lists them; or give your own with --spec FILE")
 
 
 def _catalog(plugins_dirs: tuple[Path, ...], warn: Echo) -> Catalog:
@@ -208,90 +283,14 @@ def _catalog(plugins_dirs: tuple[Path, ...], warn: Echo) -> Catalog:
     return catalog
 
 
-def find_suite(catalog: Catalog, query: str, where: str) -> LoadedSuite:
-    """A suite by full name ('meds-bench/meds-bench') or by its name inside the plugin ('meds-bench')."""
-    wanted = query.strip().lower()
-    matches = [loaded for loaded in catalog.suites
-               if wanted in (loaded.suite.name, loaded.suite.name.split("/", 1)[1])]
-    if len(matches) == 1:
-        return matches[0]
-    names = sorted(loaded.suite.name for loaded in catalog.suites)
-    if matches:
-        raise UnknownNameError(f"{where}: {query!r} names several suites ({', '.join(n.suite.name for n in matches)}); "
-                               "give the full '<plugin>/<suite>' name")
-    known = names + [name.split("/", 1)[1] for name in names]
-    listing = f" Installed suites: {', '.join(names)}." if names else " No installed plugin provides a suite."
-    raise UnknownNameError(f"{where}: no suite named {query!r}.{did_you_mean(wanted, known)}{listing} "
-                           "'medsreg list --suites' lists them")
-
-
-def _suite_items(catalog: Catalog, suite: Suite) -> list[LoadedTask]:
-    by_name = {item.task.name: item for item in catalog.tasks}
-    return [by_name[name] for name in suite.task_names() if name in by_name]
-
-
-def _status(item: LoadedTask, read: bool) -> str | None:
-    """None when the task's instances can be read (``read``: have been read), else why not."""
-    task = item.task
-    if read:
-        if task.instances is not None and task.definition:
-            return None
-        return item.unavailable or f"{task.name}: its instances or instruction could not be read"
-    state = task_status(task)
-    return None if state == "available" else f"{task.name}: {state}"
-
-
-def _unavailable(catalog: Catalog, suite: Suite, *, read: bool) -> list[tuple[Task | None, str, str]]:
-    """(task or None, name, why) for each test task of the suite that cannot be read here."""
-    by_name = {item.task.name: item for item in catalog.tasks}
-    missing = []
-    for name in suite.task_names():
-        item = by_name.get(name)
-        if item is None:
-            missing.append((None, name, f"{name}: no installed plugin provides it"))
-            continue
-        why = _status(item, read)
-        if why is not None:
-            missing.append((item.task, name, why))
-    return missing
-
-
-def _suite_sentence(suite: Suite, missing: list[tuple[Task | None, str, str]]) -> str:
-    from medsreg.models import LocalSource
-    from medsreg.sources import alternatives, configured_value, env_var
-
-    names = ", ".join(name for _, name, _ in missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
-    keys = sorted({source.key for task, _, _ in missing if task is not None
-                   for source in alternatives(task.instances_from) if isinstance(source, LocalSource)})
-    if keys:
-        how = "; ".join(_configure(key, configured_value(key), env_var(key)) for key in keys) + \
-            "; 'medsreg info TASK' says which file each task reads"
-        credentialed = sum(task is not None and task.access == "credentialed" for task, _, _ in missing)
-        if credentialed:
-            how += f", and {credentialed} of them need credentialed access (a PhysioNet data-use agreement)"
-    else:
-        how = missing[0][2]
-    return (f"suite {suite.name} needs test sets that are not available here: {len(missing)} of its "
-            f"{len(suite.task_names())} tasks ({names}); {how}")
-
-
-def _configure(key: str, value: str | None, variable: str) -> str:
-    if value is None:
-        return f"configure source {key!r} (--source {key}=/path/to/folder or {variable})"
-    return f"source {key!r} is configured as {value} but lacks their files: point it at the complete release"
-
-
-def _skip_note(suite: Suite, missing: list[tuple[Task | None, str, str]]) -> str:
-    return _suite_sentence(suite, missing).removeprefix(f"suite {suite.name} ")
-
-
-def _default_suites(catalog: Catalog) -> tuple[list[LoadedSuite], list[tuple[str, str]]]:
-    """Every suite whose test tasks all look available (no data is read to decide); the others with why."""
+def _default_suites(catalog: Catalog, require_complete: bool) -> tuple[list[LoadedSuite], list[tuple[str, str]]]:
+    """Every suite with a task that looks available (all of them, with ``require_complete``); the others with why."""
     chosen, skipped = [], []
     for loaded in sorted(catalog.suites, key=lambda loaded: loaded.suite.name):
-        missing = _unavailable(catalog, loaded.suite, read=False)
-        if missing:
-            skipped.append((loaded.suite.name, _skip_note(loaded.suite, missing)))
+        missing = missing_tasks(catalog, loaded.suite, read=False)
+        if missing and (require_complete or len(missing) == len(loaded.suite.task_names())):
+            sentence = suite_sentence(loaded.suite, missing, none=len(missing) == len(loaded.suite.task_names()))
+            skipped.append((loaded.suite.name, sentence.removeprefix(f"suite {loaded.suite.name} ")))
         else:
             chosen.append(loaded)
     return chosen, skipped
@@ -301,7 +300,7 @@ def _readable(selected: list[Selected]) -> tuple[list[Selected], list[tuple[str,
     """Before reading: drop tasks whose source is not configured (a task the spec names is an error instead)."""
     kept, skipped = [], []
     for choice in selected:
-        why = _status(choice.item, read=False)
+        why = unreadable(choice.item, read=False)
         if why is None or choice.explicit:  # reading a named task gives the sentence on how to get it
             kept.append(choice)
         else:
@@ -332,11 +331,6 @@ def _read_instances(items: list[LoadedTask], warn: Echo) -> None:
     for problem in part.findings.problems:
         if problem.severity == "error":
             warn(f"warning: {problem.location()}: {problem.message}")
-
-
-def _suite_plan(catalog: Catalog, suite: Suite) -> SuitePlan:
-    by_name = {item.task.name: item.task for item in catalog.tasks}
-    return suite, [(entry, by_name[entry.task]) for category in suite.categories for entry in category.tasks]
 
 
 # --------------------------------------------------------------------------- output

@@ -24,7 +24,8 @@ import numpy as np
 
 from medsreg.catalog import Catalog, LoadedTask
 from medsreg.errors import MedsregError, UnknownNameError
-from medsreg.models import Instance, MixtureEntry, MixtureSpec, Suite, SuiteTask, Task
+from medsreg.build.suites import SuitePlan
+from medsreg.models import Instance, MixtureEntry, MixtureSpec, Task
 from medsreg.vocabulary import CATEGORIES, canonical_category, did_you_mean
 
 TRAINING_SPLITS = ("train", "train/test")
@@ -86,15 +87,16 @@ class Plan:
         return "\n".join(rendered)
 
 
-SuitePlan = tuple[Suite, list[tuple[SuiteTask, Task]]]
-"""A suite and its (entry, task) pairs, in the suite's order."""
-
-
 # --------------------------------------------------------------------------- instances by split
 
 
 def is_training_task(task: Task) -> bool:
     return task.split in TRAINING_SPLITS
+
+
+def has_test_side(task: Task) -> bool:
+    """Whether the task holds test instances (a 'test' task, or the 'test' part of a 'train/test' one)."""
+    return task.split in ("test", "train/test")
 
 
 def training_instances(task: Task) -> list[Instance]:
@@ -346,12 +348,7 @@ def bucket_order(seed: int, bucket: int, rows: int) -> np.ndarray:
     return np.random.default_rng(_stream_seed(seed, bucket, "order")).permutation(rows)
 
 
-def suite_references(suites: Iterable[SuitePlan]) -> list[str]:
-    """The inputs of every test instance of the suites: what training inputs must not overlap."""
-    return [instance["input"] for _, pairs in suites for _, task in pairs for instance in test_instances(task)]
-
-
-def tasks_in_build(rows: list, suites: list) -> list[Task]:
+def tasks_in_build(rows: list, suites: list[SuitePlan]) -> list[Task]:
     """Every task whose instances are in the build, mixture first, each once."""
     tasks: dict[str, Task] = {}
     for row in rows:

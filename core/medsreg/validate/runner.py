@@ -75,6 +75,7 @@ def validate(paths: Sequence[Path], options: Options, plugins: PluginSet | None 
             catalog.plugins += static.plugins
             catalog.tasks += static.tasks
             catalog.suites += static.suites
+            catalog.mixtures += static.mixtures
             catalog.findings.extend(static.findings.problems)
         return run_checks(catalog, options)
 

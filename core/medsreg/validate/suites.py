@@ -1,4 +1,5 @@
-"""Checks of evaluation suites: every task a suite names exists, is a test task, and is named once."""
+"""Checks of evaluation suites and named mixtures: every task they name exists, has the right split, and
+each suite or mixture name is defined once."""
 
 from __future__ import annotations
 
@@ -33,3 +34,22 @@ def check_suite_tasks(catalog: Catalog, options: Options) -> Iterator[Problem]:
                 elif task.split == "train":
                     yield Problem("suite-tasks", "error", loaded.origin, where,
                                   f"{entry.task!r} is a training task; a suite scores test tasks")
+
+
+@check("mixture-tasks", scope="catalog")
+def check_mixture_tasks(catalog: Catalog, options: Options) -> Iterator[Problem]:
+    """Mixture names are unique; every include / exclude entry of a named mixture names a task, category or plugin."""
+    from medsreg.build.plan import select_tasks
+    from medsreg.errors import MedsregError
+
+    seen: dict[str, str] = {}
+    for loaded in catalog.mixtures:
+        first = seen.setdefault(loaded.spec.name, loaded.origin)
+        if first != loaded.origin:
+            yield Problem("mixture-tasks", "error", loaded.origin, "$.name",
+                          f"mixture {loaded.spec.name!r} is already defined in {first}; rename one of them")
+        try:
+            select_tasks(loaded.spec, catalog, "")
+        except MedsregError as error:
+            where, _, message = str(error).removeprefix(": ").partition(": ")
+            yield Problem("mixture-tasks", "error", loaded.origin, "$." + where, message)

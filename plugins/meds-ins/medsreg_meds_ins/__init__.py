@@ -12,8 +12,14 @@ from pathlib import Path
 from medsreg import hookimpl
 
 CATALOG = Path(__file__).parent / "catalog.json"
+MIXTURE = Path(__file__).parent / "mixture.json"
 
 
 @hookimpl
 def register_tasks():
     return [CATALOG]
+
+
+@hookimpl
+def register_mixtures():
+    return [MIXTURE]

@@ -14,6 +14,7 @@ from medsreg import hookimpl
 
 CATALOG = Path(__file__).parent / "catalog.json"
 SUITE = Path(__file__).parent / "suite.json"
+MIXTURE = Path(__file__).parent / "mixture.json"
 PLUGIN = "mmedbench"
 
 
@@ -33,3 +34,8 @@ def register_tasks():
 @hookimpl
 def register_suites():
     return [SUITE]
+
+
+@hookimpl
+def register_mixtures():
+    return [MIXTURE]
