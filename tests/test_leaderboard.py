@@ -49,3 +49,24 @@ def test_bad_results_are_one_sentence(runner, tmp_path):
                             ([fixed, official], "the results mix --compat modes")):
         result = runner.invoke(cli, ["leaderboard", *map(str, paths), "--output", str(tmp_path / "board")])
         assert result.exit_code == 1 and expected in result.stderr and "Traceback" not in result.output
+
+
+def test_a_partial_column_with_no_complete_cell_bolds_the_best_partial_one_with_its_mark(tmp_path):
+    """Partial cells compete only among themselves; the bold one keeps its mark (the complete-vs-partial case is in
+    test_partial_suites)."""
+    from medsreg.leaderboard import read_results, render_html, render_markdown
+    from medsreg.score import PARTIAL_MARK
+
+    paths = []
+    for model, value in (("a", 40.0), ("b", 60.0)):
+        path = tmp_path / f"{model}.json"
+        path.write_text(json.dumps({"format": RESULTS_FORMAT, "model": model, "compat": "fixed", "rows": [
+            {"kind": "category", "category": "Multilingual MCQA", "name": "Multilingual MCQA", "count": 10,
+             "scores": {"mcqa_accuracy": value}, "partial": True, "missing": ["x/zh"], "tasks": 1, "of": 2}]}),
+            encoding="utf-8")
+        paths.append(path)
+    entries = read_results(paths)
+    page = render_html(entries, "board", "c.png")
+    assert f'<td class="best partial" title="partial: 1 of 2 tasks; missing x/zh">60.00{PARTIAL_MARK}</td>' in page
+    assert f'<td class="partial" title="partial: 1 of 2 tasks; missing x/zh">40.00{PARTIAL_MARK}</td>' in page
+    assert f"{PARTIAL_MARK} a, Multilingual MCQA: partial, 1 of 2 tasks; missing x/zh" in render_markdown(entries)

@@ -178,3 +178,56 @@ def test_several_files_in_one_run_score_as_each_alone(runner, plugins, tmp_path)
     assert json.loads((tmp_path / "results" / written[1]).read_text(encoding="utf-8")) == alone[1]
     same = _score(runner, plugins, first, str(first), "--output", str(tmp_path / "again"))
     assert same.exit_code == 1 and "the same folder and file name" in same.output and not (tmp_path / "again").exists()
+
+
+# --------------------------------------------------------------------------- partial suites
+
+
+def test_a_category_missing_a_task_of_the_installed_suite_is_marked_partial(runner, plugins, tmp_path):
+    """No config.json beside the file: the suite's definition says bench/ct_chest is missing from Text summarization."""
+    path = _jsonl(tmp_path / "predictions.jsonl", [row for row in PREDICTIONS if row["task"] != "bench/ct_chest"])
+    document = json.loads(_score(runner, plugins, path, "--format", "json").stdout)
+    rows = {row["name"]: row for row in document["rows"] if row["kind"] == "category"}
+    summarization = rows["Text summarization"]
+    assert (summarization["partial"], summarization["missing"], summarization["tasks"], summarization["of"]) == \
+        (True, ["bench/ct_chest"], 2, 3)
+    assert rows["Diagnosis"]["partial"] is False and "missing" not in rows["Diagnosis"]
+    assert document["complete"] is False
+    assert document["missing"] == [{"task": "bench/ct_chest", "category": "Text summarization",
+                                    "why": "bench/ct_chest: no prediction in predictions.jsonl"}]
+    text = _score(runner, plugins, path).stdout
+    assert "Text summarization †" in text and "41.67†" in text and "Diagnosis †" not in text
+    assert "† Text summarization: partial: 2 of 3 tasks; missing bench/ct_chest" in text
+    markdown = _score(runner, plugins, path, "--format", "markdown").stdout
+    assert "| **Text summarization †** |" in markdown and "† Text summarization: partial: 2 of 3 tasks" in markdown
+    table = {row["name"]: row for row in csv.DictReader(_score(runner, plugins, path, "--format", "csv").stdout.splitlines())}
+    assert (table["Text summarization"]["partial"], table["Text summarization"]["missing"]) == ("2 of 3 tasks", "bench/ct_chest")
+    assert table["Text summarization"]["bleu1"] == "41.6667" and table["Diagnosis"]["partial"] == ""
+    # every task predicted: nothing is marked
+    complete = json.loads(_score(runner, plugins, _jsonl(tmp_path / "all.jsonl", PREDICTIONS), "--format", "json").stdout)
+    assert complete["complete"] is True and not any(row.get("partial") for row in complete["rows"])
+
+
+def test_config_json_beside_the_predictions_says_what_eval_could_not_read(runner, plugins, tmp_path):
+    """eval's record of the missing tasks (with why) is used, even for categories with no prediction; a task it
+    recorded as missing but that an earlier run into the folder did predict is not missing."""
+    path = _jsonl(tmp_path / "predictions.jsonl", [row for row in PREDICTIONS if row["category"] == "Text summarization"])
+    availability = {"complete": False, "tasks": 3, "of": 4, "partial_categories": {"Diagnosis": ["bench/ddx"]},
+                    "missing": [{"task": "bench/ddx", "category": "Diagnosis", "why": "bench/ddx: source 'ddx' is not configured"},
+                                {"task": "bench/meqsum", "category": "Text summarization", "why": "read before"}]}
+    write_json(tmp_path / "config.json", {"model": "tiny", "suite": "bench/bench", "availability": availability})
+    document = json.loads(_score(runner, plugins, path, "--format", "json").stdout)
+    assert document["missing"] == [availability["missing"][0]]
+    assert {row["name"]: row["partial"] for row in document["rows"] if row["kind"] == "category"} == {"Text summarization": False}
+    assert any("categories not scored, none of their tasks predicted: Diagnosis (1 task)" in note
+               for note in document["notes"])
+    # a config.json of another suite says nothing about these predictions
+    write_json(tmp_path / "config.json", {"model": "tiny", "suite": "other/bench", "availability": availability})
+    assert json.loads(_score(runner, plugins, path, "--format", "json").stdout)["missing"] == []
+
+
+def test_predictions_of_a_suite_not_installed_claim_no_completeness(runner, plugins, tmp_path):
+    rows = [dict(row, suite="elsewhere/bench") for row in PREDICTIONS if row["task"] != "bench/ct_chest"]
+    document = json.loads(_score(runner, plugins, _jsonl(tmp_path / "p.jsonl", rows), "--format", "json").stdout)
+    assert document["complete"] is None and document["missing"] == []
+    assert not any("partial" in row for row in document["rows"])

@@ -12,6 +12,11 @@ Every problem is a ``MedsregError`` sentence naming the file, the line or row, a
 missing columns, unknown task ids (with did-you-mean), duplicated rows, empty outputs (unless
 ``allow_empty``: they then score 0).
 
+What the predictions miss of their suite (``Predictions.missing``: the tasks of a partial suite,
+which ``medsreg score`` marks) comes from eval's ``config.json`` beside a predictions file (the
+availability eval recorded, with why each task is missing) and, when the suite is installed, from
+its definition: a task of a predicted category with no prediction is missing too.
+
 With ``official`` the file is read as the official scripts read it: duplicated rows are kept,
 empty outputs are no error, the ids MCQA.py still lists (task4-9) are scored as multiple choice,
 rows of tasks no script scores are left out with a note, and each cell pandas would read as NaN
@@ -65,6 +70,19 @@ class Predictions:
     notes: list[str] = field(default_factory=list)
     model: str | None = None
     suite: str | None = None
+    missing: list[dict[str, str]] = field(default_factory=list)
+    """The suite's tasks without a prediction: {"task", "category", "why"}, in the suite's order."""
+    category_tasks: dict[str, int] = field(default_factory=dict)
+    """Category -> how many tasks the suite has in it (where known), for 'partial: 2 of 5 tasks'."""
+    coverage_known: bool = False
+    """Whether ``missing`` could be told (eval's config.json, or the suite installed here): else it is just empty."""
+
+    def partial_categories(self) -> dict[str, list[str]]:
+        """Category -> its tasks without a prediction, for the categories that miss some."""
+        partial: dict[str, list[str]] = {}
+        for entry in self.missing:
+            partial.setdefault(entry["category"], []).append(entry["task"])
+        return partial
 
 
 def read_predictions(path: Path, catalog: Any, *, allow_empty: bool = False, official: bool = False) -> Predictions:
@@ -93,7 +111,58 @@ def read_predictions(path: Path, catalog: Any, *, allow_empty: bool = False, off
     languages = {item.task.name: (item.task.output_languages or ["en"])[0] for item in getattr(catalog, "tasks", [])}
     for row in result.rows:
         row.language = languages.get(row.task, row.language)
+    find_missing(result, path, catalog)
     return result
+
+
+def find_missing(result: Predictions, path: Path, catalog: Any) -> None:
+    """Set ``result.missing`` and ``result.category_tasks``: what eval recorded as missing (config.json beside the file)
+    and, for an installed suite, the tasks of a predicted category without a prediction."""
+    present = {row.task for row in result.rows}
+    predicted = {row.category for row in result.rows}
+    missing: dict[str, dict[str, str]] = {}
+    recorded = _recorded_availability(path, result.suite)
+    for entry in (recorded or {}).get("missing", []):
+        # a task predicted by an earlier run into the same folder is not missing, whatever the last run could read
+        if isinstance(entry, dict) and entry.get("task") and entry["task"] not in present:
+            missing[entry["task"]] = {"task": str(entry["task"]), "category": str(entry.get("category", "")),
+                                      "why": str(entry.get("why", ""))}
+    suite = next((loaded.suite for loaded in getattr(catalog, "suites", []) if loaded.suite.name == result.suite), None)
+    result.coverage_known = recorded is not None or suite is not None
+    if suite is not None:
+        result.category_tasks = {category.name: len(category.tasks) for category in suite.categories}
+        # categories without any prediction stay out (a submission CSV holds one category); eval's record names them
+        for category in suite.categories:
+            if category.name not in predicted:
+                continue
+            for entry in category.tasks:
+                if entry.task not in present and entry.task not in missing:
+                    missing[entry.task] = {"task": entry.task, "category": category.name,
+                                           "why": f"{entry.task}: no prediction in {path.name}"}
+        order = {name: position for position, name in enumerate(suite.task_names())}
+        result.missing = sorted(missing.values(), key=lambda entry: order.get(entry["task"], len(order)))
+    else:
+        result.missing = list(missing.values())
+        counts: dict[str, set[str]] = {}
+        for row in result.rows:
+            counts.setdefault(row.category, set()).add(row.task)
+        for entry in result.missing:
+            counts.setdefault(entry["category"], set()).add(entry["task"])
+        result.category_tasks = {category: len(tasks) for category, tasks in counts.items()}
+
+
+def _recorded_availability(path: Path, suite: str | None) -> dict[str, Any] | None:
+    """The availability eval recorded in the config.json beside ``path`` (a predictions JSONL of that suite), if any."""
+    if path.suffix.lower() not in (".jsonl", ".json"):
+        return None
+    try:
+        recorded = json.loads((path.parent / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(recorded, dict) or (suite is not None and recorded.get("suite") != suite):
+        return None  # another run's config, or not eval's: it says nothing about these predictions
+    availability = recorded.get("availability")
+    return availability if isinstance(availability, dict) else None
 
 
 def _check_outputs(path: Path, result: Predictions, allow_empty: bool) -> None:

@@ -7,6 +7,12 @@
 * a category's score is the mean of its tasks that count in the average (``average`` in the
   suite), per metric; tasks left out of the average still appear on their own and pooled.
 
+A category whose suite tasks are not all predicted (a partial suite: credentialed test sets,
+unconfigured sources; ``Predictions.missing``) is marked partial in every rendering: its values
+carry ``PARTIAL_MARK`` and a footnote names the missing tasks (text, Markdown), its CSV row says
+``partial`` and lists them, its JSON row has ``"partial": true, "missing": [...]``. Its average is
+over the tasks it has, and is never shown as if it were the category's.
+
 Renderings: a text table, Markdown, CSV, or the JSON document (``RESULTS_FORMAT``) that
 ``medsreg leaderboard`` reads.
 """
@@ -27,6 +33,8 @@ from medsreg.predictions import Prediction, Predictions
 from medsreg.vocabulary import did_you_mean
 
 RESULTS_FORMAT = "medsreg-results/1"
+PARTIAL_MARK = "†"
+"""Follows every value of a partial category (and the leaderboard's cells of one); a footnote says what it lacks."""
 
 
 @dataclass
@@ -44,6 +52,21 @@ class Row:
     """The MedS-Ins id ("task57") of a task that has one, as the submission files and official figures name it."""
     compat: str | None = None
     """Set where a row is scored in another mode than the results' (the official script crashes: scored as fixed)."""
+    missing: list[str] = field(default_factory=list)
+    """A category's suite tasks without a prediction: non-empty makes the category partial."""
+    tasks: int | None = None
+    """A category's tasks with predictions, and ``of`` its tasks in the suite (where known)."""
+    of: int | None = None
+
+    @property
+    def partial(self) -> bool:
+        return bool(self.missing)
+
+    def partial_text(self) -> str:
+        """'partial: 2 of 5 tasks; missing a, b' ('' for a complete row)."""
+        if not self.missing:
+            return ""
+        return f"partial: {self.tasks} of {self.of} tasks; missing {', '.join(self.missing)}"
 
 
 @dataclass
@@ -53,15 +76,25 @@ class Results:
     model: str | None = None
     suite: str | None = None
     notes: list[str] = field(default_factory=list)
+    missing: list[dict[str, str]] = field(default_factory=list)
+    """Every suite task without a prediction ({"task", "category", "why"}), its category scored or not."""
+    complete: bool | None = None
+    """Whether every task of the suite has predictions (None: unknown, the suite is not installed and eval left no
+    record beside the file)."""
 
     def as_json(self) -> dict[str, Any]:
         return {"format": RESULTS_FORMAT, "model": self.model, "suite": self.suite, "compat": self.compat,
+                "complete": self.complete,
                 "rows": [{"kind": row.kind, "category": row.category, "name": row.name, "count": row.count,
                           "scores": {key: round(value, 4) for key, value in row.scores.items()},
                           **({"task_id": row.task_id} if row.task_id else {}),
                           **({"compat": row.compat} if row.compat else {}),
+                          **({"partial": True, "missing": row.missing, "tasks": row.tasks, "of": row.of}
+                             if row.kind == "category" and row.partial else {}),
+                          **({"partial": False} if row.kind == "category" and not row.partial and self.complete is not None
+                             else {}),
                           **({"note": row.note} if row.note else {})} for row in self.rows],
-                "notes": self.notes}
+                "missing": self.missing, "notes": self.notes}
 
 
 Unit = tuple[int, str, list[Prediction]]
@@ -176,6 +209,7 @@ def _warm_tokenizers(units: list[Unit], official: bool) -> None:
 def _assemble(predictions: Predictions, layout: _Layout, outcomes: dict[str, Outcome], official: bool) -> Results:
     by_task, groups = layout.by_task, layout.groups
     notes = list(predictions.notes)
+    partial = predictions.partial_categories()
     result_rows: list[Row] = []
     for category, tasks in layout.categories.items():
         task_rows = [Row("task", category, task, len(by_task[task]), outcomes[task][0],
@@ -187,8 +221,13 @@ def _assemble(predictions: Predictions, layout: _Layout, outcomes: dict[str, Out
         names = list(dict.fromkeys(key for row in averaged for key in row.scores))
         mean = {key: sum(row.scores[key] for row in averaged if key in row.scores) /
                 max(sum(key in row.scores for row in averaged), 1) for key in names}
-        result_rows.append(Row("category", category, category, sum(row.count for row in task_rows), mean,
-                               note=f"mean of {len(averaged)} {'tasks' if averaged is not group_rows else 'groups'}"))
+        row = Row("category", category, category, sum(row.count for row in task_rows), mean,
+                  note=f"mean of {len(averaged)} {'tasks' if averaged is not group_rows else 'groups'}",
+                  missing=partial.get(category, []), tasks=len(tasks))
+        row.of = max(predictions.category_tasks.get(category, 0), len(tasks) + len(row.missing))
+        if row.partial:
+            row.note = f"{row.note}; {row.partial_text()}"
+        result_rows.append(row)
         for row in [*task_rows, *group_rows]:
             crash = outcomes[row.name][1]
             if crash is not None:
@@ -199,8 +238,17 @@ def _assemble(predictions: Predictions, layout: _Layout, outcomes: dict[str, Out
                 notes.extend(_failure_notes(row.name, script, failures, rows))
         result_rows.extend(task_rows)
         result_rows.extend(group_rows)
+    unscored: dict[str, int] = {}
+    for entry in predictions.missing:
+        if entry["category"] not in layout.categories:
+            unscored[entry["category"]] = unscored.get(entry["category"], 0) + 1
+    if unscored:
+        notes.append("categories not scored, none of their tasks predicted: "
+                     + ", ".join(f"{category} ({count} task{'s' if count > 1 else ''})" for category, count in unscored.items())
+                     + " (--format json lists their tasks under \"missing\", with why)")
     return Results(rows=result_rows, compat="official" if official else "fixed", model=predictions.model,
-                   suite=predictions.suite, notes=notes)
+                   suite=predictions.suite, notes=notes, missing=list(predictions.missing),
+                   complete=not predictions.missing if predictions.coverage_known else None)
 
 
 def _arguments(rows: list[Prediction], official: bool) -> tuple[list[str], list[list[str]], MetricContext]:
@@ -239,8 +287,16 @@ def _cells(results: Results) -> tuple[list[str], list[list[str]]]:
     body = []
     for row in results.rows:
         label = row.name if row.kind == "category" else f"  {row.name}" + (" (pooled)" if row.kind == "group" else "")
-        body.append([label, f"{row.count:,}", *[f"{row.scores[c]:.2f}" if c in row.scores else "" for c in columns]])
+        mark = PARTIAL_MARK if row.partial else ""
+        body.append([label + (f" {PARTIAL_MARK}" if mark else ""), f"{row.count:,}",
+                     *[f"{row.scores[c]:.2f}{mark}" if c in row.scores else "" for c in columns]])
     return header, body
+
+
+def _footnotes(results: Results) -> list[str]:
+    """One line per partial category: what its average lacks."""
+    return [f"{PARTIAL_MARK} {row.name}: {row.partial_text()} (its average is over the tasks it has, not the category's)"
+            for row in results.rows if row.kind == "category" and row.partial]
 
 
 def render_text(results: Results) -> str:
@@ -250,7 +306,7 @@ def render_text(results: Results) -> str:
              for line in [header, *body]]
     lines.insert(1, "  ".join("-" * width for width in widths))
     title = f"{results.model or 'predictions'} on {results.suite or 'the suite'} (metrics: {results.compat})"
-    return "\n".join([title, "", *lines, *[f"note: {note}" for note in results.notes]])
+    return "\n".join([title, "", *lines, *_footnotes(results), *[f"note: {note}" for note in results.notes]])
 
 
 def render_markdown(results: Results) -> str:
@@ -259,16 +315,20 @@ def render_markdown(results: Results) -> str:
     for row, cells in zip(results.rows, body):
         cells = [f"**{cells[0]}**" if row.kind == "category" else cells[0].strip(), *cells[1:]]
         lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
-    return "\n".join(lines)
+    footnotes = _footnotes(results)
+    return "\n".join(lines + ([""] + [f"{line}  " for line in footnotes] if footnotes else []))
 
 
 def render_csv(results: Results) -> str:
     columns = _score_columns(results)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["kind", "category", "name", "count", *columns])
+    # the values stay numbers (a data file): the partial and missing columns say which averages lack tasks
+    writer.writerow(["kind", "category", "name", "count", "partial", "missing", *columns])
     for row in results.rows:
         writer.writerow([row.kind, row.category, row.name, row.count,
+                         (f"{row.tasks} of {row.of} tasks" if row.partial else "") if row.kind == "category" else "",
+                         "; ".join(row.missing),
                          *[f"{row.scores[c]:.4f}" if c in row.scores else "" for c in columns]])
     return buffer.getvalue()
 

@@ -11,14 +11,15 @@ from pathlib import Path
 
 import click
 
-from medsreg.options import source_option
+from medsreg.options import require_option, source_option
 
 
 @click.command("eval")
 @click.option("--model", "-m", metavar="PATH", help="A local model folder (save_pretrained), or for --backend openai the "
               "model name the endpoint serves.")
 @click.option("--suite", metavar="NAME", help="The installed suite to run (e.g. meds-bench), rendered exactly as "
-              "'medsreg build --suite' renders it.")
+              "'medsreg build --suite' renders it: its readable tasks (partial, and said so) unless --require complete.")
+@require_option
 @click.option("--data", type=click.Path(path_type=Path), metavar="DIR",
               help="Instead of --suite: a suite folder written by 'medsreg build' (build/suites/<suite>).")
 @click.option("--backend", type=click.Choice(["hf", "vllm", "openai"]), default="hf", show_default=True,
@@ -61,11 +62,12 @@ def eval_command(model: str | None, suite: str | None, data: Path | None, backen
                  limit: int | None, batch_size: int | None, max_new_tokens: int | None, max_input_tokens: int | None,
                  dtype: str, trust_remote_code: bool, tensor_parallel_size: int, api_base: str | None, api_key_env: str,
                  request_timeout: float, max_retries: int, retry_wait: float, merge: bool, merge_wait: float, quiet: bool,
-                 plugins_dirs: tuple[Path, ...]) -> None:
+                 plugins_dirs: tuple[Path, ...], require: str | None) -> None:
     """Run a model over an evaluation suite: predictions.jsonl, and the leaderboard's submission CSVs.
 
     Predictions are appended as they are generated; run the same command again after an
-    interruption and it goes on where it stopped. Under torchrun / accelerate launch each
+    interruption and it goes on where it stopped. A suite missing test sets runs over the others
+    (a warning names them, config.json records them, 'medsreg score' marks their categories partial). Under torchrun / accelerate launch each
     process takes its share of the rows and rank 0 merges. Score the result with 'medsreg score'.
     """
     from medsreg.evaluate.run import EvalOptions, run_eval
@@ -81,6 +83,6 @@ def eval_command(model: str | None, suite: str | None, data: Path | None, backen
                           dtype=dtype, trust_remote_code=trust_remote_code, tensor_parallel_size=tensor_parallel_size,
                           api_base=api_base, api_key_env=api_key_env, request_timeout=request_timeout,
                           max_retries=max_retries, retry_wait=retry_wait, merge=merge, merge_wait=merge_wait, quiet=quiet,
-                          plugins_dirs=plugins_dirs)
+                          plugins_dirs=plugins_dirs, require_complete=require == "complete")
     run_eval(options, say=(lambda line: None) if quiet else click.echo,
              warn=lambda line: click.echo(line, err=True))

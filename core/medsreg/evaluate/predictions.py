@@ -177,8 +177,19 @@ def _recorded_config(folder: Path) -> dict[str, Any] | None:
         return None
 
 
+def recorded_availability(folder: Path) -> dict[str, Any] | None:
+    """The suite's availability that ``config.json`` records (None: no config, or one written before it was recorded)."""
+    try:
+        recorded = json.loads((folder / CONFIG).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    availability = recorded.get("availability") if isinstance(recorded, dict) else None
+    return availability if isinstance(availability, dict) else None
+
+
 def write_config(folder: Path, document: dict[str, Any]) -> None:
-    """``config.json``: the model, the generation settings and their hash, what was evaluated (informational)."""
+    """``config.json``: the model, the generation settings and their hash, what was evaluated (informational: the
+    rows, ``limit``, the suite's ``availability``, none of them hashed)."""
     write_text_atomically(folder / CONFIG, json.dumps(document, indent=2, ensure_ascii=False) + "\n")
 
 

@@ -4,6 +4,11 @@ from a suite folder that build wrote; ``--limit``; the share of one data-paralle
 The suite path reuses the build pipeline's own steps (catalog, ``find_suite``, the availability
 checks and their sentences, reading only the suite's tasks, ``suite_rows``): an evaluation sees
 the very prompts a built suite holds, byte for byte.
+
+A suite runs over its readable tasks (partial, said so once on stderr); ``require_complete``
+(``--require complete``) refuses it instead. Either way ``SuiteRows.availability`` is what
+``SuiteSelection.to_json`` records (None when unknown: rows of a suite that is not installed), so
+that config.json, and through it ``medsreg score``, knows which categories miss tasks.
 """
 
 from __future__ import annotations
@@ -29,36 +34,36 @@ class SuiteRows:
     max_input_tokens: int | None = None
     """The suite's own settings (None for rows read from a folder: the CLI defaults apply)."""
     max_new_tokens: int | None = None
+    availability: dict[str, Any] | None = None
+    """``SuiteSelection.to_json()``: which tasks the rows cover and which are missing (None: the suite is not installed)."""
 
 
-def suite_rows_from_catalog(query: str, plugins_dirs: tuple[Path, ...], warn: Echo) -> SuiteRows:
-    """The rows of the installed suite ``query`` ('meds-bench' or 'meds-bench/meds-bench'), rendered as build renders them."""
-    from medsreg.build.pipeline import (
-        _catalog,
-        _read_instances,
-        _suite_items,
-        _suite_plan,
-        _suite_sentence,
-        _unavailable,
-        find_suite,
-        suite_rows,
-    )
+def suite_rows_from_catalog(query: str, plugins_dirs: tuple[Path, ...], warn: Echo, *,
+                            require_complete: bool = False) -> SuiteRows:
+    """The rows of the installed suite ``query`` ('meds-bench' or 'meds-bench/meds-bench'), rendered as build renders
+    them: its readable tasks (a warning names the missing ones), or with ``require_complete`` all of them or an error."""
+    from medsreg.build.pipeline import _catalog, _read_instances, suite_rows
+    from medsreg.build.suites import find_suite, missing_tasks, select_suite, suite_items, suite_sentence
 
     catalog = _catalog(plugins_dirs, warn)
     suite = find_suite(catalog, query, "--suite").suite
-    missing = _unavailable(catalog, suite, read=False)
-    if missing:
-        raise MedsregError(_suite_sentence(suite, missing))
-    _read_instances(_suite_items(catalog, suite), warn)
-    missing = _unavailable(catalog, suite, read=True)
-    if missing:
-        raise MedsregError(_suite_sentence(suite, missing))
-    suite, pairs = _suite_plan(catalog, suite)
-    return SuiteRows(suite.name, list(suite_rows(suite, pairs)), suite.max_input_tokens, suite.max_new_tokens)
+    missing = missing_tasks(catalog, suite, read=False)
+    none = len(missing) == len(suite.task_names())
+    if missing and (require_complete or none):  # before reading: nothing is read for a run that cannot happen
+        raise MedsregError(suite_sentence(suite, missing, none=none))
+    _read_instances(suite_items(catalog, suite), warn)
+    selection = select_suite(catalog, suite, require_complete=require_complete)
+    if not selection.complete:
+        warn(f"warning: {selection.note()}")
+    suite, pairs = selection.plan
+    return SuiteRows(suite.name, list(suite_rows(suite, pairs)), suite.max_input_tokens, suite.max_new_tokens,
+                     selection.to_json())
 
 
-def suite_rows_from_folder(path: Path) -> SuiteRows:
-    """The rows of a suite folder written by ``medsreg build`` (``build/suites/<suite>``), in their order."""
+def suite_rows_from_folder(path: Path, plugins_dirs: tuple[Path, ...] = (), warn: Echo | None = None, *,
+                           require_complete: bool = False) -> SuiteRows:
+    """The rows of a suite folder written by ``medsreg build`` (``build/suites/<suite>``), in their order; when the
+    suite is installed, the tasks it lacks (the suite's definition against the tasks of the rows)."""
     how = "give --data a suite folder written by 'medsreg build --suite NAME' (build/suites/<suite>), or use --suite NAME"
     if not path.exists():
         raise MedsregError(f"the suite folder {path} does not exist; {how}")
@@ -85,7 +90,44 @@ def suite_rows_from_folder(path: Path) -> SuiteRows:
     names = sorted({row["suite"] for row in rows})
     if len(names) > 1:
         raise MedsregError(f"the dataset in {path} holds rows of several suites ({', '.join(names)}); {how}")
-    return SuiteRows(names[0] if names else path.name, rows)
+    name = names[0] if names else path.name
+    availability = folder_availability(path, name, rows, plugins_dirs, warn or (lambda line: None),
+                                       require_complete=require_complete)
+    return SuiteRows(name, rows, availability=availability)
+
+
+def folder_availability(path: Path, name: str, rows: list[dict[str, Any]], plugins_dirs: tuple[Path, ...], warn: Echo, *,
+                        require_complete: bool = False) -> dict[str, Any] | None:
+    """What a built suite folder covers of its suite: the suite's definition (if installed) against the tasks of its
+    rows, no instance read. None when the suite is not installed here (nothing to compare with)."""
+    from medsreg.build.pipeline import _catalog
+    from medsreg.build.suites import MissingTask, SuiteSelection
+
+    catalog = _catalog(plugins_dirs, lambda line: None)  # a plugin problem is not this command's business here
+    suite = next((loaded.suite for loaded in catalog.suites if loaded.suite.name == name), None)
+    if suite is None:
+        return None
+    present = {row["task"] for row in rows}
+    tasks = {item.task.name: item.task for item in catalog.tasks}
+    rebuild = (f"it is not in {path}: configure its source and rebuild with 'medsreg build --suite {name}', or run "
+               f"--suite {name.split('/', 1)[-1]} directly")
+    pairs, absent = [], []
+    for category in suite.categories:
+        for entry in category.tasks:
+            if entry.task in present:
+                if entry.task in tasks:
+                    pairs.append((entry, tasks[entry.task]))
+            else:
+                absent.append(MissingTask(entry.task, category.name, f"{entry.task}: {rebuild}"))
+    selection = SuiteSelection(suite, pairs, absent)
+    if absent and require_complete:
+        names = ", ".join(entry.name for entry in absent[:3]) + (f" and {len(absent) - 3} more" if len(absent) > 3 else "")
+        raise MedsregError(f"the suite folder {path} holds {len(present)} of the {len(suite.task_names())} tasks of suite "
+                           f"{name} (it lacks {names}); configure their sources and rebuild it with 'medsreg build "
+                           f"--suite {name}', or drop --require complete")
+    if absent:
+        warn(f"warning: {selection.note()}")
+    return selection.to_json()
 
 
 def first_per_task(rows: Iterable[dict[str, Any]], limit: int | None) -> list[dict[str, Any]]:

@@ -1,11 +1,17 @@
 """``run_eval``: the order of an evaluation, from options to predictions and submission files.
 
 cheap checks of the backend (model folder, chat template, endpoint URL) -> the suite's rows
-(rendered as build renders them, or read from a built suite folder) and ``--limit`` -> the
-generation settings and their hash -> what the output folder holds already (another model or
-other settings: refused) -> this rank's rows not yet done -> load the model -> batches, longest
+(rendered as build renders them, or read from a built suite folder; a partial suite runs over its
+readable tasks unless ``--require complete``) and ``--limit`` -> the generation settings and their
+hash -> what the output folder holds already (another model or other settings: refused; other
+available tasks: noted) -> this rank's rows not yet done -> load the model -> batches, longest
 prompts first, each appended to the predictions file as soon as it is generated -> merge the
 ranks' files (rank 0, once every row has its prediction) -> the leaderboard's submission CSVs.
+
+The suite's availability (which tasks it misses, and why) is recorded in config.json beside the
+generation settings but outside their hash: it says which rows the run covers, as ``limit`` does,
+not how a prediction is made, so a run resumed after a source was configured goes on (the new
+tasks' rows are generated, the others reused) and a note says what changed.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from medsreg.evaluate.predictions import (
     prediction_files,
     rank_file,
     read_existing,
+    recorded_availability,
     row_key,
     write_config,
     write_submission,
@@ -59,6 +66,8 @@ class EvalOptions(BackendSettings):
     """Seconds rank 0 waits for the other ranks' predictions before it leaves the merge to 'medsreg eval --merge'."""
     quiet: bool = False
     plugins_dirs: tuple[Path, ...] = ()
+    require_complete: bool = False
+    """``--require complete``: refuse a suite that misses a task instead of running its readable part."""
 
 
 @dataclass
@@ -102,6 +111,11 @@ def run_eval(options: EvalOptions, *, say: Echo = print, warn: Echo = print) -> 
     output = options.output or default_output(options.model, suite.name)
     existing = read_existing(output)
     check_same_run(existing, output, options.model, config_hash, config)
+    if existing.model is not None:
+        changed = availability_change(recorded_availability(output), suite.availability)
+        if changed:
+            warn(f"note: {output} was evaluated on other tasks of {suite.name}: {changed}; the predictions made are kept, "
+                 "the rows of the tasks available now are generated, and config.json records what is available now")
     mine = shard.take(rows)
     pending, seen = [], set(existing.records)
     for row in mine:
@@ -121,7 +135,8 @@ def run_eval(options: EvalOptions, *, say: Echo = print, warn: Echo = print) -> 
     if shard.rank == 0:
         write_config(output, {"model": options.model, "config": config, "config_sha256": config_hash, "suite": suite.name,
                               "rows": len(rows), "limit": options.limit,
-                              "data": None if options.data is None else str(options.data)})
+                              "data": None if options.data is None else str(options.data),
+                              "availability": suite.availability})
     if pending:
         with PredictionWriter(path) as writer:
             if writer.torn:
@@ -155,8 +170,24 @@ def _suite(options: EvalOptions, warn: Echo) -> SuiteRows:
         raise MedsregError("give either --suite NAME (an installed suite, rendered as build renders it) or --data DIR "
                            "(a suite folder written by 'medsreg build'), not both")
     if options.data is not None:
-        return suite_rows_from_folder(options.data)
-    return suite_rows_from_catalog(options.suite, options.plugins_dirs, warn)
+        return suite_rows_from_folder(options.data, options.plugins_dirs, warn, require_complete=options.require_complete)
+    return suite_rows_from_catalog(options.suite, options.plugins_dirs, warn, require_complete=options.require_complete)
+
+
+def availability_change(before: dict[str, Any] | None, now: dict[str, Any] | None) -> str:
+    """What differs between the tasks a folder's run had and those it has now ('' when nothing, or unknown)."""
+    if before is None or now is None:
+        return ""
+    then = {entry["task"] for entry in before.get("missing", [])}
+    missing = {entry["task"] for entry in now.get("missing", [])}
+    if then == missing:
+        return ""
+    parts = [f"{before.get('tasks')} of {before.get('of')} tasks then, {now.get('tasks')} of {now.get('of')} now"]
+    for label, names in (("newly available", then - missing), ("no longer available", missing - then)):
+        if names:
+            ordered = sorted(names)
+            parts.append(f"{label}: {', '.join(ordered[:3])}{f' and {len(ordered) - 3} more' if len(ordered) > 3 else ''}")
+    return "; ".join(parts)
 
 
 def _generate(backend: Backend, pending: list[dict[str, Any]], writer: PredictionWriter, options: EvalOptions,
