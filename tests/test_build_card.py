@@ -189,8 +189,10 @@ def test_manifest_records_versions_sources_spec_counts_and_hashes():
     assert manifest["tasks"]["samples/translation_zh_en"]["instances_from"][0]["repo_id"] == "owner/meds-ins"
     assert manifest["spec"] == spec.model_dump(mode="json") and manifest["seed"] == 7
     assert manifest["mixture"]["tasks"]["samples/chemical_ner"] == {"available": 4, "decontaminated": 1, "taken": 6,
-                                                                    "factor": 2.0}
-    assert manifest["mixture"]["rows"] == 8
+                                                                    "factor": 2.0, "dropped": {}, "rows": 6}
+    assert manifest["mixture"]["rows"] == manifest["mixture"]["planned"] == 8 == stats["mixture"]["rows"]
+    assert manifest["mixture"]["dropped"] == {} and manifest["mixture"]["decontaminated"] == 1
+    assert "blocks" not in manifest["mixture"]
     assert manifest["suites"]["bench/bench"]["tasks"]["bench/medqa_en"] == {"rows": 4, "metrics": ["mcqa_accuracy"],
                                                                           "shots": 0}
     assert manifest["suites"]["bench/bench"]["path"] == "suites/bench--bench"
@@ -220,3 +222,75 @@ def test_manifest_bytes_are_deterministic_and_hold_no_machine_paths(tmp_path):
     loaded = json.loads(first)
     assert verify_manifest(loaded)
     assert loaded["tasks"]["bench/medqa_en"]["instructions_from"] == [{"kind": "url", "sha256": SHA}]
+
+
+# --------------------------------------------------------------------------- rows left out
+
+
+def _tokenized_inputs(pack: bool = False):
+    """The inputs above as a --tokenizer build that dropped rows: every row of translation_zh_en too long, one
+    chemical_ner row with an empty answer; the writer's count is what is left (or, packed, a number of blocks)."""
+    catalog, plan, suites, spec, stats = _inputs()
+    dropped = {"samples/chemical_ner": {"empty_answer": 1}, "samples/translation_zh_en": {"too_long": 2}}
+    written = plan.total - sum(sum(reasons.values()) for reasons in dropped.values())
+    blocks = 2 if pack else 0
+    stats["mixture"] = {**stats["mixture"], "rows": blocks or written, "tokenization": {
+        "max_length": 64, "pack": pack, "rows": plan.total, "truncated": 0, "dropped": plan.total - written,
+        "dropped_by_reason": {"too_long": 2, "empty_answer": 1}, "blocks": blocks, "summary": "tokenized"}}
+    return catalog, plan, suites, spec, stats, dropped, written
+
+
+@pytest.mark.parametrize("pack", [False, True])
+def test_manifest_counts_rows_left_out_per_task_and_reason(pack):
+    catalog, plan, suites, spec, stats, dropped, written = _tokenized_inputs(pack)
+    mixture = build_manifest(catalog, plan, suites, spec, stats, dropped)["mixture"]
+    assert mixture["planned"] == plan.total and mixture["rows"] == written
+    assert mixture["dropped"] == {"empty_answer": 1, "too_long": 2}
+    tasks = mixture["tasks"]
+    assert tasks["samples/translation_zh_en"]["dropped"] == {"too_long": 2} and tasks["samples/translation_zh_en"]["rows"] == 0
+    assert tasks["samples/chemical_ner"]["dropped"] == {"empty_answer": 1} and tasks["samples/chemical_ner"]["rows"] == 5
+    assert sum(task["rows"] for task in tasks.values()) == mixture["rows"]
+    if pack:  # the dataset's rows are blocks: said apart from the examples inside them
+        assert mixture["blocks"] == stats["mixture"]["rows"] == 2
+    else:
+        assert "blocks" not in mixture and mixture["rows"] == stats["mixture"]["rows"]
+
+
+def test_card_shows_rows_left_out_per_task_and_reason_with_how_to_keep_them():
+    _, plan, suites, spec, stats, dropped, written = _tokenized_inputs()
+    _, body = _front_matter(render_card(plan, suites, stats, spec, False, dropped=dropped))
+    assert f"a training mixture of {written:,} chat examples from 2 tasks" in body
+    # taken, then too long / empty answer, then what is left in the mixture
+    assert "| `samples/chemical_ner` | 125 | Named Entity Recognition | BC4CHEMD | CC-BY-4.0 | 4 | 1 | 6 | 0 | 1 | 5 | 2.00 |" in body
+    assert "| `samples/translation_zh_en` | — | Translation | Medical \\| Parallel Corpus | CC0-1.0 | 4 | 0 | 2 | 2 | 0 | 0 | 0.50 |" in body
+    assert f"| **total** |  |  |  |  | 8 | 1 | 8 | 2 | 1 | {written} |  |" in body
+    assert "| available | decontaminated | taken | too long | empty answer | rows | factor |" in body
+    assert "- too long: 2 rows whose prompt alone fills 64 tokens" in body and "raise --max-length" in body
+    assert "- empty answer: 1 row whose answer is empty" in body
+    assert "- decontaminated: 1 training instance whose input overlaps" in body and "decontaminate: false" in body
+
+
+def test_card_of_a_packed_build_says_examples_and_blocks():
+    _, plan, suites, spec, stats, dropped, written = _tokenized_inputs(pack=True)
+    _, body = _front_matter(render_card(plan, suites, stats, spec, False, dropped=dropped))
+    assert f"a training mixture of {written:,} chat examples packed into 2 blocks from 2 tasks" in body
+
+
+def test_drop_lines_list_the_tasks_that_lost_rows_with_totals_and_hints():
+    from medsreg.build.card import drop_lines
+
+    _, plan, _, _, _, dropped, written = _tokenized_inputs()
+    lines = drop_lines(plan, dropped, 64)
+    assert lines[0].startswith("rows left out: 2 of 2 tasks lost some")
+    header = lines[1].split()
+    assert header[:2] == ["task", "available"] and header[-3:] == ["in", "the", "mixture"]
+    table = {line.split()[0]: line.split()[1:] for line in lines[3:] if line.startswith(("samples/", "total"))}
+    # available, decontaminated, planned, too long, empty answer, in the mixture
+    assert table["samples/chemical_ner"] == ["4", "1", "6", "0", "1", "5"]
+    assert table["samples/translation_zh_en"] == ["4", "0", "2", "2", "0", "0"]
+    assert table["total"] == ["(2", "tasks)", "8", "1", "8", "2", "1", str(written)]
+    hints = [line for line in lines if ": " in line and not line.startswith("rows left out")]
+    assert [hint.split(":")[0] for hint in hints] == ["decontaminated", "too long", "empty answer"]
+    assert drop_lines(plan, {}, 64)[-1].startswith("decontaminated: 1 training instance")  # decontamination alone
+    plan.rows[0].decontaminated = 0
+    assert drop_lines(plan, None, None) == []  # nothing left out: nothing said

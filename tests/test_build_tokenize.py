@@ -19,8 +19,12 @@ pytest.importorskip("datasets")
 from tiny_models import END, ROLES, TEMPLATE, save_tokenizer
 from medsreg.build.tokenize import (
     IGNORE_INDEX,
+    EMPTY_ANSWER,
+    TOO_LONG,
     TokenCounts,
     Tokenization,
+    count_table,
+    reason_hint,
     first_fit,
     load_chat_tokenizer,
     pack_rows,
@@ -84,7 +88,8 @@ def test_labels_mask_exactly_the_prompt(tokenizer):
     rows = _rows(12)
     counts = TokenCounts()
     out = tokenize_rows(_dataset(rows), tokenizer, max_length=4096, num_proc=2, counts=counts, batch_size=4)  # 2 processes
-    assert counts == TokenCounts(rows=12, truncated=0, dropped=0, blocks=0)
+    assert (counts.rows, counts.truncated, counts.dropped, counts.blocks) == (12, 0, 0, 0)
+    assert counts.tasks == {f"demo/task_{k}": {"rows": 4} for k in range(3)} and counts.dropped_by_task() == {}
     assert out.num_rows == 12
     for row, got in zip(rows, out):
         messages = row["messages"]
@@ -113,13 +118,45 @@ def test_truncation_keeps_cut_rows_and_drops_rows_without_labels(tokenizer):
 
     counts = TokenCounts()
     out = tokenize_rows(_dataset([short, long_answer, long_prompt]), tokenizer, max_length=max_length, counts=counts)
-    assert counts == TokenCounts(rows=3, truncated=1, dropped=1)
+    assert (counts.rows, counts.truncated, counts.dropped) == (3, 1, 1)
+    # per task and reason: task_1 was cut (kept), task_2's prompt alone fills max_length
+    assert counts.tasks == {"demo/task_0": {"rows": 1}, "demo/task_1": {"rows": 1, "truncated": 1},
+                            "demo/task_2": {"rows": 1, "too_long": 1}}
+    assert counts.dropped_by_task() == {"demo/task_2": {TOO_LONG: 1}} and counts.dropped_by_reason() == {TOO_LONG: 1}
     assert out["instance_id"] == ["i0", "i1"]  # the row whose prompt alone fills max_length teaches nothing
     cut = out[1]
     full = tokenizer.apply_chat_template(long_answer["messages"], return_dict=False)
     assert cut["input_ids"] == full[:max_length]
     assert cut["labels"] == [IGNORE_INDEX] * prompt_len["answer"] + full[prompt_len["answer"]:max_length]
     assert "dropped because their prompt alone fills" in counts.summary(max_length)
+
+
+def test_an_empty_answer_without_a_closing_token_is_dropped_as_empty_not_as_too_long(tmp_path):
+    from test_build_counts import NO_END_TEMPLATE
+
+    tokenizer = load_chat_tokenizer(save_tokenizer(tmp_path / "no-end", template=NO_END_TEMPLATE, words=WORDS))
+    rows = [_row(0, "please learn", "Input:\nfever\nOutput:\n", ""), _row(1, "please learn", "Input:\ncough\nOutput:\n", "cardiac"),
+            _row(2, " ".join(WORDS * 4), "Input:\nchest pain\nOutput:\n", "")]
+    counts = TokenCounts()
+    out = tokenize_rows(_dataset(rows), tokenizer, max_length=48, counts=counts)
+    assert out["instance_id"] == ["i1"]
+    # within max_length but nothing to learn; the long one is too long whatever its answer
+    assert counts.dropped_by_task() == {"demo/task_0": {EMPTY_ANSWER: 1}, "demo/task_2": {TOO_LONG: 1}}
+    assert "1 dropped because their answer is empty" in counts.summary(48)
+    # with the usual template the end-of-turn token is learnt: an empty answer is kept
+    kept = TokenCounts()
+    assert tokenize_rows(_dataset(rows[:2]), load_chat_tokenizer(save_tokenizer(tmp_path / "usual", words=WORDS)),
+                         max_length=48, counts=kept).num_rows == 2 and kept.dropped == 0
+
+
+def test_reason_hints_and_count_tables_say_how_many_why_and_how_to_keep_them():
+    assert reason_hint(TOO_LONG, 608, 1024).startswith("too long: 608 rows whose prompt alone fills 1024 tokens")
+    assert "raise --max-length" in reason_hint(TOO_LONG, 1, 1024) and "1 row whose" in reason_hint(TOO_LONG, 1, 1024)
+    assert "give those instances an output" in reason_hint(EMPTY_ANSWER, 2, 1024)
+    table = count_table(("task", "rows", "too long"), [("a/long", 1182, 608), ("b/short", 3, 0), ("total", 1185, 608)])
+    assert table[0].split() == ["task", "rows", "too", "long"] and set(table[1]) == {"-", " "}
+    assert table[2].split() == ["a/long", "1,182", "608"] and table[4] == table[1]  # a rule above the total
+    assert table[5].split() == ["total", "1,185", "608"] and len({len(line) for line in table[:2]}) == 1
 
 
 def test_a_conversation_not_ending_with_the_answer_is_refused(tokenizer):
@@ -205,9 +242,33 @@ def test_streaming_in_worker_processes_equals_the_dataset_path(tokenizer_dir, to
     assert step.counts == expected_counts and step.counts.truncated > 0
 
 
+def test_streaming_and_the_dataset_path_count_the_same_drops_per_task(tmp_path, tokenizer_dir):
+    from datasets import Dataset
+    from test_build_counts import NO_END_TEMPLATE
+    from medsreg.build.pipeline import training_features
+
+    no_end = save_tokenizer(tmp_path / "no-end", template=NO_END_TEMPLATE, words=WORDS)
+    rows = _rows(45, seed=7)
+    for index in range(0, 45, 6):
+        rows[index] = {**rows[index], "completion": "", "messages": [*rows[index]["messages"][:2],
+                                                                     {"role": "assistant", "content": ""}]}
+    step = prepare(no_end, max_length=40)
+    step.batch_rows = 8  # the worker processes run
+    streamed = list(step.rows(iter(rows)))
+    expected = TokenCounts()
+    tokenized = tokenize_rows(Dataset.from_list(rows, features=training_features()), load_chat_tokenizer(no_end),
+                              max_length=40, counts=expected)
+    assert streamed == tokenized.to_list() and step.counts == expected
+    reasons = expected.dropped_by_reason()
+    assert reasons.get(EMPTY_ANSWER) and reasons.get(TOO_LONG)  # both kinds happen here
+    assert expected.rows - expected.dropped == len(streamed)
+    assert sum(entry["rows"] for entry in expected.tasks.values()) == len(rows)
+
+
 def test_build_with_a_tokenizer_writes_token_columns(tmp_path, tokenizer_dir, tokenizer, isolated_plugins, no_sources):
     from conftest import make_plugin, task_document
     from datasets import load_from_disk
+    from test_build_counts import assert_build_counts
     from medsreg.build.pipeline import BuildOptions, run_build
 
     instances = [{"id": f"dx-{i}", "input": f"patient {i} has fever and cough", "output": [f"pneumonia {i}"]}
@@ -220,6 +281,7 @@ def test_build_with_a_tokenizer_writes_token_columns(tmp_path, tokenizer_dir, to
         output = tmp_path / f"out-{pack}"
         run_build(BuildOptions(output=output, tokenizer=tokenizer_dir, max_length=512, pack=pack, quiet=True,
                                plugins_dirs=(plugins,)), say=lambda line: None, warn=lambda line: None)
+        assert_build_counts(output)
         mixture = load_from_disk(str(output / "mixture"))["train"]
         recorded = json.loads((output / "manifest.json").read_text(encoding="utf-8"))["datasets"]["mixture"]["tokenization"]
         assert recorded["rows"] == 10 and recorded["dropped"] == 0 and recorded["pack"] is pack

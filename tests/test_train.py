@@ -217,6 +217,129 @@ def test_packed_and_pretokenized_mixtures_train(model_dir, mixture, tmp_path):
     assert result.global_step == 3 and result.losses[-1] < result.losses[0]
 
 
+# --------------------------------------------------------------------------- rows left out, per task and reason
+
+LONG_TASK = "demo/long"
+SHORT_MAX_LENGTH = 64
+
+
+def rows_with_long_prompts(count: int = 24, long: int = 6) -> list[dict]:
+    """``mixture_rows`` plus ``long`` rows of LONG_TASK whose system message alone is far past SHORT_MAX_LENGTH."""
+    rows = mixture_rows(count)
+    for i in range(long):
+        system = " ".join(WORDS * 4)
+        rows.append({"messages": [{"role": "system", "content": system}, {"role": "user", "content": f"Input:\ncase {i}\nOutput:\n"},
+                                  {"role": "assistant", "content": "cardiac"}],
+                     "prompt": system, "completion": "cardiac", "task": LONG_TASK, "instance_id": f"long{i}"})
+    return rows
+
+
+def expected_left_out(rows: list[dict], tokenizer, max_length: int, patterns: list[str] | None = None,
+                      prompt_format: str = "chat") -> dict[str, dict[str, int]]:
+    """Independently of the code under test: per task, rows whose task no pattern matches, and rows whose prompt
+    (the chat template's generation prompt, or the Alpaca frame) alone is max_length tokens or more."""
+    import fnmatch
+
+    from medsreg.train.data import ALPACA
+
+    found: dict[str, dict[str, int]] = {}
+    for row in rows:
+        messages = row["messages"]
+        if patterns and not any(fnmatch.fnmatchcase(row["task"], pattern) for pattern in patterns):
+            reason = "not_selected"
+        else:
+            if prompt_format == "chat":
+                prompt = tokenizer.apply_chat_template(messages[:-1], add_generation_prompt=True, return_dict=False)
+            else:
+                prompt = tokenizer(ALPACA.format(instruction=messages[0]["content"], input=messages[1]["content"]))["input_ids"]
+            if len(prompt) < max_length:
+                continue
+            reason = "too_long"
+        found.setdefault(row["task"], {}).setdefault(reason, 0)
+        found[row["task"]][reason] += 1
+    return dict(sorted(found.items()))
+
+
+def test_rows_left_out_are_reported_per_task_at_the_start_and_recorded(runner, model_dir, tmp_path):
+    from transformers import AutoTokenizer
+
+    rows = rows_with_long_prompts()
+    data = save_rows(rows, tmp_path / "mixture")
+    patterns = ["mmedbench/*", LONG_TASK]
+    expected = expected_left_out(rows, AutoTokenizer.from_pretrained(str(model_dir)), SHORT_MAX_LENGTH, patterns)
+    assert expected[LONG_TASK] == {"too_long": 6} and expected["demo/other"]["not_selected"] > 0  # both reasons
+    left_out = sum(sum(reasons.values()) for reasons in expected.values())
+    output = tmp_path / "run"
+    out = runner.invoke(cli, ["train", "--model", str(model_dir), "--data", str(data), "--output", str(output),
+                              "--max-length", str(SHORT_MAX_LENGTH), "--max-steps", "1", "--batch-size", "4",
+                              "--set", f"tasks={json.dumps(patterns)}"])
+    assert out.exit_code == 0, out.output
+    lines = out.output.splitlines()
+    kept = len(rows) - left_out
+    assert f"{data}: {left_out:,} of {len(rows):,} rows are left out, so training sees {kept:,}; per task" in out.output
+    # task, rows, not in 'tasks', too long, trained: the numbers at the end of each task's line
+    table = {line.split()[0]: [int(cell) for cell in line.split()[-4:]] for line in lines
+             if line.startswith(("demo/", "mmedbench/"))}
+    assert table[LONG_TASK] == [6, 0, 6, 0]
+    other = sum(row["task"] == "demo/other" for row in rows)
+    assert table["demo/other"] == [other, other, 0, 0]
+    total = next(line for line in lines if line.startswith("total ("))
+    assert [int(cell) for cell in total.split()[-4:]] == [len(rows), expected["demo/other"]["not_selected"], 6, kept]
+    assert f"too long: 6 rows whose prompt alone fills {SHORT_MAX_LENGTH} tokens" in out.output and "raise --max-length" in out.output
+    assert "not in 'tasks': " in out.output and "change 'tasks'" in out.output
+    start = next(i for i, line in enumerate(lines) if line.startswith("training "))
+    assert f"on {kept:,} of {len(rows):,} rows" in lines[start]
+    assert out.output.index(lines[start]) < out.output.index("trained to step")  # said before training
+
+    record = json.loads((output / "medsreg-train.json").read_text())["data"]
+    assert record["rows"] == len(rows) and record["trained"] == kept
+    assert json.loads((output / "medsreg-train.json").read_text())["rows"] == kept  # the rows the trainer got
+    assert {task: entry["dropped"] for task, entry in record["tasks"].items() if entry["dropped"]} == expected
+    assert record["dropped"] == {"not_selected": expected["demo/other"]["not_selected"], "too_long": 6}
+    assert sum(entry["trained"] for entry in record["tasks"].values()) == kept
+
+
+@pytest.mark.parametrize("shape", ["chat", "alpaca", "tokenized", "packing"])
+def test_every_sft_shape_counts_the_rows_it_leaves_out(model_dir, tmp_path, shape):
+    from transformers import AutoTokenizer
+
+    from medsreg.build.tokenize import TokenCounts, tokenize_rows
+    from medsreg.train.data import load_dataset_folder, sft_dataset
+
+    tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
+    rows = rows_with_long_prompts(12, 4)
+    data = save_rows(rows, tmp_path / "mixture")
+    prompt_format = "alpaca" if shape == "alpaca" else "chat"
+    max_length = 4 * SHORT_MAX_LENGTH if shape == "alpaca" else SHORT_MAX_LENGTH  # the Alpaca frame alone is long
+    if shape == "tokenized":  # built with room to spare, trained shorter: the cut happens at training
+        tokenize_rows(load_dataset_folder(data), tokenizer, max_length=4096, num_proc=1).save_to_disk(str(tmp_path / "tok"))
+        data = tmp_path / "tok"
+    config = settings(model_dir, data, tmp_path / "unused", max_length=max_length, prompt_format=prompt_format,
+                      packing=shape == "packing")
+    counts = TokenCounts()
+    dataset = sft_dataset(load_dataset_folder(data), tokenizer, config, data, counts=counts)
+    expected = expected_left_out(rows, tokenizer, max_length, prompt_format=prompt_format)
+    assert expected == {LONG_TASK: {"too_long": 4}}  # the long task's rows, and only those
+    assert counts.dropped_by_task() == expected and counts.rows == len(rows)
+    if shape == "packing":  # the blocks hold every example kept: each starts at position 0
+        assert counts.blocks == len(dataset)
+        assert sum(row["position_ids"].count(0) for row in dataset) == counts.rows - counts.dropped
+    else:
+        assert len(dataset) == counts.rows - counts.dropped
+
+
+def test_a_dataset_whose_rows_are_all_left_out_is_one_sentence(model_dir, tmp_path):
+    from transformers import AutoTokenizer
+
+    from medsreg.train.data import load_dataset_folder, sft_dataset
+
+    data = save_rows(rows_with_long_prompts(0, 3), tmp_path / "mixture")
+    with pytest.raises(MedsregError, match=rf"no row of {data} is left to train on \(3 whose prompt alone fills "
+                                           rf"max_length \({SHORT_MAX_LENGTH}\) tokens\); raise max_length above"):
+        sft_dataset(load_dataset_folder(data), AutoTokenizer.from_pretrained(str(model_dir)),
+                    settings(model_dir, data, tmp_path / "unused", max_length=SHORT_MAX_LENGTH), data)
+
+
 # --------------------------------------------------------------------------- LoRA
 
 

@@ -1,7 +1,9 @@
 """The dataset card of a build (``OUT/README.md``): Hugging Face YAML metadata and a description people read.
 
 Pure: text in, text out, no I/O and nothing that varies between runs (no dates, no paths), so the
-same build gives the same card. The metadata uses the Hub's vocabularies: licence identifiers
+same build gives the same card. It also owns the account of the rows a build left out, per task
+and reason (decontaminated before planning; too long or with an empty answer after tokenizing),
+in the card and as ``drop_lines`` for the end of ``medsreg build``'s output. The metadata uses the Hub's vocabularies: licence identifiers
 (SPDX ids in lower case; anything else is ``other``), ISO 639 language codes, task categories
 and size categories; the body says what was built, from which tasks in which amounts, what the
 suites score, and credits every contributor and source.
@@ -15,6 +17,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from medsreg.build.plan import tasks_in_build
+from medsreg.build.tokenize import REASON_LABELS, count_table, reason_hint
 from medsreg.build.writer import MIXTURE_PATH, export_name, suite_path
 from medsreg.models import MixtureSpec, Suite, SuiteTask, Task
 
@@ -79,27 +82,32 @@ _SHOTS_NOTE = (
     "instance were removed before mixing."
 )
 _COMPOSITION_NOTE = (
-    "`available`: training instances; `decontaminated`: removed for overlapping a suite's test set; `taken`: rows in "
-    "the mixture; `factor`: taken / kept (above 1 repeats instances, below 1 takes a subset)."
+    "`available`: training instances; `decontaminated`: removed for overlapping a suite's test set; `taken`: rows "
+    "drawn for the mixture; `factor`: taken / kept (above 1 repeats instances, below 1 takes a subset)."
+)
+_DROPPED_NOTE = (
+    "Tokenizing then left out the rows counted per reason (`too long`, `empty answer`); `rows`: what is in the "
+    "mixture, taken minus those."
 )
 
 
 def render_card(plan, suites, stats: dict[str, dict], spec: MixtureSpec | None, default: bool, *,
-                export: str | None = None) -> str:
+                export: str | None = None, dropped: dict[str, dict[str, int]] | None = None) -> str:
     """The README.md of a build.
 
     ``plan``: the mixture's ``Plan`` (None when no mixture was built); ``suites``: ``[(Suite, [(SuiteTask, Task)])]``;
     ``stats``: the writer's ``{path: {"rows", "sha256", ...}}``; ``default``: built with no spec from the bundled
-    sample plugins; ``export``: the export format written, if any (the card then points the Hub at those files).
+    sample plugins; ``export``: the export format written, if any (the card then points the Hub at those files);
+    ``dropped``: ``{task: {reason: rows}}``, the planned rows tokenization left out (``TokenCounts.dropped_by_task``).
     """
     rows = list(plan.rows) if plan is not None else []
     tasks = tasks_in_build(rows, suites)
     metadata = card_metadata(tasks, stats, spec, export)
     sections = [
-        _introduction(metadata["pretty_name"], rows, suites, stats, spec, default),
+        _introduction(metadata["pretty_name"], rows, suites, stats, spec, default, dropped or {}),
         _contents(stats),
         _rendering(spec, [suite.name for suite, _ in suites]) if rows else "",
-        _composition(plan, rows) if rows else "",
+        _composition(plan, rows, dropped or {}, _max_length(stats)) if rows else "",
         _suites(suites, stats) if suites else "",
         _licences(tasks),
         _credits(tasks, suites),
@@ -214,13 +222,15 @@ def _scalar(value: Any) -> str:
 
 
 def _introduction(title: str, rows: list, suites: list, stats: dict[str, dict], spec: MixtureSpec | None,
-                  default: bool) -> str:
+                  default: bool, dropped: dict[str, dict[str, int]]) -> str:
     from medsreg import __version__
 
     parts = []
     if rows:
-        mixture_rows = stats.get(MIXTURE_PATH, {}).get("rows", sum(row.taken for row in rows))
-        parts.append(f"a training mixture of {mixture_rows:,} chat examples from {len(rows)} tasks")
+        examples = sum(row.taken for row in rows) - sum(sum(reasons.values()) for reasons in dropped.values())
+        blocks = stats.get(MIXTURE_PATH, {}).get("rows") if _packed(stats) else None
+        packed = f" packed into {blocks:,} blocks" if blocks is not None else ""
+        parts.append(f"a training mixture of {examples:,} chat examples{packed} from {len(rows)} tasks")
     if suites:
         names = ", ".join(f"`{suite.name}`" for suite, _ in suites)
         parts.append(f"{len(suites)} evaluation suite{'s' if len(suites) != 1 else ''} ({names}) rendered as the "
@@ -271,14 +281,29 @@ def _rendering(spec: MixtureSpec | None, built_suites: list[str]) -> str:
     ]) + "\n"
 
 
-def _composition(plan, rows: list) -> str:
-    header = ("task", "legacy id", "category", "source", "licence", "available", "decontaminated", "taken", "factor")
+def _composition(plan, rows: list, dropped: dict[str, dict[str, int]], max_length: int | None) -> str:
+    reasons = drop_reasons(dropped)
+    extra = tuple(REASON_LABELS.get(reason, reason.replace("_", " ")) for reason in reasons) + (("rows",) if reasons else ())
+
+    def counts(taken: int, lost: dict[str, int]) -> tuple[str, ...]:
+        if not reasons:
+            return ()
+        return tuple(f"{lost.get(reason, 0):,}" for reason in reasons) + (f"{taken - sum(lost.values()):,}",)
+
+    header = ("task", "legacy id", "category", "source", "licence", "available", "decontaminated", "taken", *extra,
+              "factor")
     body = [(f"`{row.task.name}`", _legacy(row.task), row.task.categories[0] if row.task.categories else "",
              ", ".join(row.task.source), row.task.license or "unknown", f"{row.available:,}",
-             f"{row.decontaminated:,}", f"{row.taken:,}", f"{row.factor:.2f}") for row in rows]
+             f"{row.decontaminated:,}", f"{row.taken:,}", *counts(row.taken, dropped.get(row.task.name, {})),
+             f"{row.factor:.2f}") for row in rows]
     body.append(("**total**", "", "", "", "", f"{sum(r.available for r in rows):,}",
-                 f"{sum(r.decontaminated for r in rows):,}", f"{sum(r.taken for r in rows):,}", ""))
-    text = ["## Composition of the mixture", "", _COMPOSITION_NOTE, "", _table(header, body)]
+                 f"{sum(r.decontaminated for r in rows):,}", f"{sum(r.taken for r in rows):,}",
+                 *counts(sum(r.taken for r in rows), drop_totals(dropped)), ""))
+    text = ["## Composition of the mixture", "", _COMPOSITION_NOTE + (" " + _DROPPED_NOTE if reasons else ""), "",
+            _table(header, body)]
+    hints = _hints(rows, dropped, max_length)
+    if hints:
+        text += ["", "Rows left out, and how to keep them:", ""] + [f"- {hint}" for hint in hints]
     skipped = list(getattr(plan, "skipped", None) or [])
     if skipped:
         # grouped: a default build skips every unconfigured task of every installed plugin (a long, repetitive list)
@@ -353,8 +378,76 @@ def _credits(tasks: list[Task], suites: list) -> str:
     return "\n".join(text) + "\n"
 
 
-# --------------------------------------------------------------------------- helpers
+# --------------------------------------------------------------------------- rows left out
 
+
+_DECONTAMINATED_HINT = (
+    "decontaminated: {rows} whose input overlaps a suite's test instance, removed before planning so that the suites "
+    "measure unseen questions; 'decontaminate: false' in the spec keeps them, at the cost of contaminated scores"
+)
+
+
+def drop_reasons(dropped: dict[str, dict[str, int]]) -> list[str]:
+    """The reasons in ``dropped``: tokenization's in their fixed order, then any other by name."""
+    found = {reason for reasons in dropped.values() for reason, count in reasons.items() if count}
+    return [reason for reason in REASON_LABELS if reason in found] + sorted(found - set(REASON_LABELS))
+
+
+def drop_totals(dropped: dict[str, dict[str, int]]) -> dict[str, int]:
+    """{reason: rows} summed over the tasks."""
+    totals: dict[str, int] = {}
+    for reasons in dropped.values():
+        for reason, count in reasons.items():
+            totals[reason] = totals.get(reason, 0) + count
+    return totals
+
+
+def _hints(rows: list, dropped: dict[str, dict[str, int]], max_length: int | None) -> list[str]:
+    """One sentence per reason rows were left out: how many, why, and how to keep them."""
+    hints = []
+    decontaminated = sum(row.decontaminated for row in rows)
+    if decontaminated:
+        hints.append(_DECONTAMINATED_HINT.format(rows=f"{decontaminated:,} training instance"
+                                                 f"{'s' if decontaminated != 1 else ''}"))
+    totals = drop_totals(dropped)
+    hints += [reason_hint(reason, totals[reason], max_length) for reason in drop_reasons(dropped)]
+    return hints
+
+
+def drop_lines(plan, dropped: dict[str, dict[str, int]] | None, max_length: int | None) -> list[str]:
+    """What the end of 'medsreg build' prints about left-out rows: a table of the tasks that lost any (with the totals
+    over every task) and how to keep each kind; nothing when nothing was left out."""
+    rows = list(plan.rows) if plan is not None else []
+    dropped = dropped or {}
+    losing = [row for row in rows if row.decontaminated or dropped.get(row.task.name)]
+    if not losing:
+        return []
+    reasons = drop_reasons(dropped)
+    header = ("task", "available", "decontaminated", "planned",
+              *[REASON_LABELS.get(reason, reason.replace("_", " ")) for reason in reasons], "in the mixture")
+
+    def line(name: str, available: int, decontaminated: int, taken: int, lost: dict[str, int]) -> tuple:
+        return (name, available, decontaminated, taken, *[lost.get(reason, 0) for reason in reasons],
+                taken - sum(lost.values()))
+
+    body = [line(row.task.name, row.available, row.decontaminated, row.taken, dropped.get(row.task.name, {}))
+            for row in losing]
+    body.append(line(f"total ({len(rows)} tasks)", sum(r.available for r in rows), sum(r.decontaminated for r in rows),
+                     sum(r.taken for r in rows), drop_totals(dropped)))
+    first = (f"rows left out: {len(losing)} of {len(rows)} tasks lost some (decontaminated: instances removed before "
+             "planning; the other columns: planned rows tokenization dropped)")
+    return [first, *count_table(header, body), *_hints(rows, dropped, max_length)]
+
+
+def _packed(stats: dict[str, dict]) -> bool:
+    return bool(stats.get(MIXTURE_PATH, {}).get("tokenization", {}).get("pack"))
+
+
+def _max_length(stats: dict[str, dict]) -> int | None:
+    return stats.get(MIXTURE_PATH, {}).get("tokenization", {}).get("max_length")
+
+
+# --------------------------------------------------------------------------- helpers
 
 
 

@@ -3,6 +3,9 @@
 It records the medsreg version, the version of every plugin that contributed, each task's version,
 licence and source revision (with the pinned source it was read from), the mixture spec, the seed,
 the composition, the rows per suite task, and the writer's count and content hash per dataset.
+The composition accounts for every row: per task the instances decontamination removed, the rows
+the plan took, those tokenization dropped (per reason) and the rows in the mixture, which sum to
+the written dataset's rows (with --pack: to the examples inside its ``blocks``, the dataset's rows).
 ``hash`` is the sha256 of the canonical JSON of the manifest without that field: two builds with
 equal hashes hold the same rows. No time, host or machine path is recorded, so the same inputs give
 the same bytes.
@@ -22,11 +25,13 @@ MANIFEST_FORMAT = "medsreg-build/1"
 _HUB_REPO = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
-def build_manifest(catalog, plan, suites, spec: MixtureSpec | None, stats: dict[str, dict]) -> dict[str, Any]:
+def build_manifest(catalog, plan, suites, spec: MixtureSpec | None, stats: dict[str, dict],
+                   dropped: dict[str, dict[str, int]] | None = None) -> dict[str, Any]:
     """The manifest as a dict (keys in the order written), ``hash`` last.
 
     ``catalog``: the ``Catalog`` (for plugin versions); ``plan``: the mixture ``Plan`` or None; ``suites``:
-    ``[(Suite, [(SuiteTask, Task)])]``; ``stats``: the writer's ``{path: {"rows", "sha256", ...}}``.
+    ``[(Suite, [(SuiteTask, Task)])]``; ``stats``: the writer's ``{path: {"rows", "sha256", ...}}``;
+    ``dropped``: ``{task: {reason: rows}}``, the planned rows tokenization left out (``TokenCounts.dropped_by_task``).
     """
     from medsreg import __version__
     from medsreg.build.plan import tasks_in_build, test_instances
@@ -45,13 +50,31 @@ def build_manifest(catalog, plan, suites, spec: MixtureSpec | None, stats: dict[
         "seed": spec.seed if spec is not None else None,
     }
     if plan is not None:
-        manifest["mixture"] = {
+        dropped = dropped or {}
+        lost = {row.task.name: {reason: count for reason, count in sorted(dropped.get(row.task.name, {}).items())
+                                if count} for row in rows}
+        totals: dict[str, int] = {}
+        for reasons in lost.values():
+            for reason, count in reasons.items():
+                totals[reason] = totals.get(reason, 0) + count
+        planned = sum(row.taken for row in rows)
+        mixture: dict[str, Any] = {
             "path": MIXTURE_PATH if MIXTURE_PATH in stats else None,
-            "rows": sum(row.taken for row in rows),
-            "tasks": {row.task.name: {"available": row.available, "decontaminated": row.decontaminated,
-                                      "taken": row.taken, "factor": row.factor} for row in rows},
-            "skipped": [{"task": name, "why": why} for name, why in getattr(plan, "skipped", None) or []],
+            "planned": planned,
+            "rows": planned - sum(totals.values()),
         }
+        tokenization = stats.get(MIXTURE_PATH, {}).get("tokenization") or {}
+        if tokenization.get("pack"):  # the dataset's rows are blocks; "rows" counts the examples inside them
+            mixture["blocks"] = stats[MIXTURE_PATH]["rows"]
+        mixture.update({
+            "decontaminated": sum(row.decontaminated for row in rows),
+            "dropped": dict(sorted(totals.items())),
+            "tasks": {row.task.name: {"available": row.available, "decontaminated": row.decontaminated,
+                                      "taken": row.taken, "factor": row.factor, "dropped": lost[row.task.name],
+                                      "rows": row.taken - sum(lost[row.task.name].values())} for row in rows},
+            "skipped": [{"task": name, "why": why} for name, why in getattr(plan, "skipped", None) or []],
+        })
+        manifest["mixture"] = mixture
     manifest["suites"] = {
         suite.name: {
             "path": suite_path(suite.name),

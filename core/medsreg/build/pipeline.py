@@ -121,7 +121,12 @@ def run_build(options: BuildOptions, *, say: Echo = print, warn: Echo = print) -
     result.output = options.output
     say(_summary(result))
     if tokenization is not None:  # what truncation, dropping and packing did to the mixture
-        say(tokenization.counts.summary(options.max_length))
+        say(tokenization.counts.summary(tokenization.max_length))
+    from medsreg.build.card import drop_lines  # every planned row missing from the mixture, per task and reason
+
+    for line in drop_lines(result.plan, tokenization.counts.dropped_by_task() if tokenization is not None else None,
+                           tokenization.max_length if tokenization is not None else None):
+        say(line)
     if result.from_samples:
         say("built from the bundled sample plugins: synthetic data for trying medsreg, not for training a model")
     return result
@@ -413,17 +418,21 @@ def _write(options: BuildOptions, spec: MixtureSpec, default_samples: bool, cata
         from medsreg.build.card import render_card
         from medsreg.build.manifest import build_manifest, dump_manifest
 
+        dropped = None
         if tokenization is not None and MIXTURE_PATH in stats:  # what truncation, dropping and packing did
             counts = tokenization.counts
+            dropped = counts.dropped_by_task()  # per task in the manifest's and the card's composition
             stats[MIXTURE_PATH]["tokenization"] = {
-                "max_length": options.max_length, "pack": options.pack, "rows": counts.rows,
-                "truncated": counts.truncated, "dropped": counts.dropped, "blocks": counts.blocks,
-                "summary": counts.summary(options.max_length)}
+                "max_length": tokenization.max_length, "pack": options.pack, "rows": counts.rows,
+                "truncated": counts.truncated, "dropped": counts.dropped,
+                "dropped_by_reason": counts.dropped_by_reason(), "blocks": counts.blocks,
+                "summary": counts.summary(tokenization.max_length)}
 
         mixture = plan if plan.rows else None
         return {
-            "README.md": render_card(mixture, suites, stats, spec, default_samples, export=options.export),
-            "manifest.json": dump_manifest(build_manifest(catalog, mixture, suites, spec, stats)),
+            "README.md": render_card(mixture, suites, stats, spec, default_samples, export=options.export,
+                                     dropped=dropped),
+            "manifest.json": dump_manifest(build_manifest(catalog, mixture, suites, spec, stats, dropped)),
         }
 
     return write_build(options.output, datasets, finalize, overwrite=options.overwrite, export=options.export,

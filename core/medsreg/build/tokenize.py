@@ -10,8 +10,11 @@ trainer consumes:
   That this prompt is a token prefix of the conversation is checked on every row: a template
   that renders the generation prompt differently from the assistant turn would otherwise
   shift the mask silently;
-* ``attention_mask``; truncation at ``max_length`` tokens. A row with no label left (the prompt
-  alone fills ``max_length``) teaches nothing and is dropped; both are counted (``TokenCounts``);
+* ``attention_mask``; truncation at ``max_length`` tokens. A row with no label left teaches nothing and
+  is dropped: ``TOO_LONG`` when the prompt alone fills ``max_length``, ``EMPTY_ANSWER`` when the
+  answer is empty and the template adds nothing after it. Rows read, truncated and dropped are
+  counted per task and per reason (``TokenCounts``), so that every row missing from a build or a
+  training run is accounted for (``count_table`` / ``reason_hint`` say it to people);
 * packing (``pack_rows`` / ``--pack``): whole examples placed first-fit, in order, into blocks of
   at most ``max_length`` tokens, within windows of ``PACK_WINDOW`` examples (bounded memory, the
   same blocks from the streaming path and from a Dataset), ``position_ids`` restarting at 0 at
@@ -49,9 +52,19 @@ PACK_WINDOW = 1000
 TOKEN_FILES = ("tokenizer.json", "tokenizer_config.json", "tokenizer.model", "vocab.json", "vocab.txt")
 """Files of which a tokenizer folder holds at least one (fast, config, sentencepiece, BPE, WordPiece)."""
 
-_OK, _TRUNCATED = 0, 1
-_STATUS = "_medsreg_truncated"
-"""A temporary column of tokenize_rows: which kept rows were cut at max_length (counted, then removed)."""
+TOO_LONG = "too_long"
+"""Drop reason: the prompt alone is max_length tokens or more, so no answer token is left to learn."""
+EMPTY_ANSWER = "empty_answer"
+"""Drop reason: within max_length, but the answer is empty and the chat template adds no token after it."""
+REASON_LABELS = {TOO_LONG: "too long", EMPTY_ANSWER: "empty answer"}
+"""The drop reasons of tokenization, as table headers say them."""
+
+_OK, _TRUNCATED, _TOO_LONG, _EMPTY = 0, 1, 2, 3
+_REASONS = {_TOO_LONG: TOO_LONG, _EMPTY: EMPTY_ANSWER}
+KEPT = frozenset({_OK, _TRUNCATED})
+"""The ``row_status`` values of rows that stay (whole, or cut at max_length with labels left)."""
+STATUS_COLUMN = "_medsreg_status"
+"""A temporary column a Dataset.map adds (``row_status`` values) for ``settle_status`` to count and drop rows by."""
 _PROBE = [
     {"role": "system", "content": "You are a careful clinician."},
     {"role": "user", "content": "Input:\nfever and cough\nOutput:\n"},
@@ -68,19 +81,95 @@ class TokenCounts:
     truncated: int = 0
     """Rows kept but cut at max_length (their completion is partly or wholly past it)."""
     dropped: int = 0
-    """Rows left out: no label within max_length, i.e. the prompt alone is max_length tokens or more."""
+    """Rows left out, for any reason (see ``tasks``)."""
     blocks: int = 0
     """Packed blocks written (0 without packing)."""
+    tasks: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Per task (the rows' ``task`` column; "" for rows without one): ``rows`` read, ``truncated``, and the rows
+    dropped per reason (``TOO_LONG``, ``EMPTY_ANSWER``, or a caller's own, e.g. training's task filter)."""
+
+    def read(self, task: str, count: int = 1) -> None:
+        self.rows += count
+        self._add(task, "rows", count)
+
+    def cut(self, task: str, count: int = 1) -> None:
+        self.truncated += count
+        self._add(task, "truncated", count)
+
+    def drop(self, task: str, reason: str, count: int = 1) -> None:
+        self.dropped += count
+        self._add(task, reason, count)
+
+    def _add(self, task: str, key: str, count: int) -> None:
+        if count:
+            entry = self.tasks.setdefault(task, {})
+            entry[key] = entry.get(key, 0) + count
+
+    def absorb(self, other: TokenCounts) -> None:
+        """Add what ``other`` truncated, dropped and packed, not its rows: rows ``other`` read were read here already."""
+        self.blocks += other.blocks
+        for task, entry in other.tasks.items():
+            for key, count in entry.items():
+                if key == "truncated":
+                    self.cut(task, count)
+                elif key != "rows":
+                    self.drop(task, key, count)
+
+    def dropped_by_task(self) -> dict[str, dict[str, int]]:
+        """{task: {reason: rows}} for the tasks that lost rows, tasks in name order."""
+        found = {task: {key: count for key, count in entry.items() if key not in ("rows", "truncated") and count}
+                 for task, entry in sorted(self.tasks.items())}
+        return {task: reasons for task, reasons in found.items() if reasons}
+
+    def dropped_by_reason(self) -> dict[str, int]:
+        """{reason: rows} over every task, reasons in name order."""
+        totals: dict[str, int] = {}
+        for reasons in self.dropped_by_task().values():
+            for reason, count in reasons.items():
+                totals[reason] = totals.get(reason, 0) + count
+        return dict(sorted(totals.items()))
 
     def summary(self, max_length: int) -> str:
         line = f"tokenized {self.rows - self.dropped:,} of {self.rows:,} rows"
         if self.truncated:
             line += f"; {self.truncated:,} truncated at {max_length} tokens"
-        if self.dropped:
-            line += f"; {self.dropped:,} dropped because their prompt alone fills {max_length} tokens (raise --max-length)"
+        reasons = self.dropped_by_reason()
+        if reasons.get(TOO_LONG):
+            line += (f"; {reasons[TOO_LONG]:,} dropped because their prompt alone fills {max_length} tokens "
+                     "(raise --max-length)")
+        if reasons.get(EMPTY_ANSWER):
+            line += f"; {reasons[EMPTY_ANSWER]:,} dropped because their answer is empty"
         if self.blocks:
             line += f"; packed into {self.blocks:,} blocks of at most {max_length} tokens"
         return line
+
+
+def reason_hint(reason: str, count: int, max_length: int | None, option: str = "--max-length") -> str:
+    """One sentence on ``count`` rows dropped for a tokenization ``reason``: why, and how to keep them."""
+    rows = f"{count:,} row{'s' if count != 1 else ''}"
+    if reason == TOO_LONG:
+        return (f"too long: {rows} whose prompt alone fills {max_length} tokens, so no answer token is left to learn; "
+                f"raise {option} (up to the model's context length), or shorten the prompts (fewer shots in the spec)")
+    if reason == EMPTY_ANSWER:
+        return (f"empty answer: {rows} whose answer is empty and whose chat template adds no token after it, so there "
+                "is nothing to learn; give those instances an output ('medsreg validate' reports empty ones) or use "
+                "a template that ends the assistant turn with a token")
+    return f"{reason.replace('_', ' ')}: {rows}"
+
+
+def count_table(header: Sequence[str], body: Sequence[Sequence[Any]]) -> list[str]:
+    """A plain text table: the first column left-aligned, the others (numbers, written with thousands separators)
+    right-aligned, a rule under the header and above the last row (the total)."""
+    cells = [list(header)] + [[row[0]] + [f"{value:,}" if isinstance(value, int) else str(value) for value in row[1:]]
+                              for row in body]
+    widths = [max(len(str(line[i])) for line in cells) for i in range(len(header))]
+    lines = []
+    for number, line in enumerate(cells):
+        lines.append("  ".join([str(line[0]).ljust(widths[0])] + [cell.rjust(width) for cell, width
+                                                                   in zip(line[1:], widths[1:])]).rstrip())
+        if number == 0 or (number == len(cells) - 2 and len(cells) > 2):
+            lines.append("  ".join("-" * width for width in widths))
+    return lines
 
 
 # --------------------------------------------------------------------------- the tokenizer
@@ -131,8 +220,8 @@ def load_chat_tokenizer(path: Path) -> Any:
 
 
 def _encode(tokenizer: Any, conversations: Sequence[Sequence[dict]], *, max_length: int | None,
-            where: Sequence[str]) -> tuple[list[list[int]], list[list[int]], list[int | None]]:
-    """(input_ids, labels, status per row: _OK, _TRUNCATED or None for a row without labels, to drop)."""
+            where: Sequence[str]) -> tuple[list[list[int]], list[list[int]], list[int]]:
+    """(input_ids, labels, status per row: ``row_status``'s _OK / _TRUNCATED, or _TOO_LONG / _EMPTY for a row to drop)."""
     if not conversations:
         return [], [], []
     for conversation, place in zip(conversations, where):
@@ -156,14 +245,21 @@ def _encode(tokenizer: Any, conversations: Sequence[Sequence[dict]], *, max_leng
         if ids[:cut] != prompt:
             raise MedsregError(_prefix_sentence(tokenizer, ids, prompt, place))
         row_labels = [IGNORE_INDEX] * cut + ids[cut:]
+        status.append(row_status(len(ids), cut, max_length))
         if max_length is not None and len(ids) > max_length:
             ids, row_labels = ids[:max_length], row_labels[:max_length]
-            status.append(_TRUNCATED if cut < max_length else None)
-        else:
-            status.append(_OK if cut < len(ids) else None)
         input_ids.append(ids)
         labels.append(row_labels)
     return input_ids, labels, status
+
+
+def row_status(length: int, prompt: int, max_length: int | None) -> int:
+    """What becomes of a row of ``length`` tokens whose first ``prompt`` are masked: kept whole (_OK), cut at
+    ``max_length`` with labels left (_TRUNCATED), or dropped: _TOO_LONG (the prompt fills ``max_length``) or
+    _EMPTY (nothing follows the prompt)."""
+    if max_length is not None and length > max_length:
+        return _TRUNCATED if prompt < max_length else _TOO_LONG
+    return _OK if prompt < length else _EMPTY
 
 
 def _prefix_sentence(tokenizer: Any, ids: list[int], prompt: list[int], place: str) -> str:
@@ -198,12 +294,13 @@ class _TokenizeBatch:
     def __call__(self, batch: dict[str, list], indices: list[int]) -> dict[str, list]:
         input_ids, labels, status = _encode(self.tokenizer, batch["messages"], max_length=self.max_length,
                                             where=_places(batch, indices[0] if indices else 0))
-        keep = [i for i, state in enumerate(status) if state is not None]
-        out = {column: [values[i] for i in keep] for column, values in batch.items()}
-        out["input_ids"] = [input_ids[i] for i in keep]
-        out["labels"] = [labels[i] for i in keep]
-        out["attention_mask"] = [[1] * len(input_ids[i]) for i in keep]
-        out[_STATUS] = [status[i] == _TRUNCATED for i in keep]
+        # rows to drop stay, without tokens, until settle_status has counted them per task and reason
+        kept = [state in KEPT for state in status]
+        out = dict(batch)
+        out["input_ids"] = [ids if keep else [] for ids, keep in zip(input_ids, kept)]
+        out["labels"] = [row if keep else [] for row, keep in zip(labels, kept)]
+        out["attention_mask"] = [[1] * len(ids) if keep else [] for ids, keep in zip(input_ids, kept)]
+        out[STATUS_COLUMN] = status
         return out
 
 
@@ -220,33 +317,50 @@ def tokenize_rows(dataset: datasets.Dataset, tokenizer: Any, *, max_length: int,
     """``dataset`` (with a ``messages`` column) plus ``input_ids``, ``labels`` (-100 over the prompt) and ``attention_mask``.
 
     Rows longer than ``max_length`` are truncated; rows left without a label are dropped. Both are
-    added to ``counts`` when given. Batches of ``batch_size`` rows go to ``num_proc`` processes
-    (one process for a single batch). Like any Dataset.map, a dataset read from disk gets its cache
-    files beside its own.
+    added to ``counts`` when given, per task and reason. Batches of ``batch_size`` rows go to
+    ``num_proc`` processes (one process for a single batch). Like any Dataset.map, a dataset read
+    from disk gets its cache files beside its own.
     """
     if max_length < 1:
         raise MedsregError(f"--max-length {max_length} is below 1; give the model's context length, e.g. 2048")
     if "messages" not in dataset.column_names:
         raise MedsregError(f"the dataset has no 'messages' column (it has {', '.join(dataset.column_names)}); "
                            "tokenize the mixture of 'medsreg build', or rows in the TRL conversational format")
+    from datasets import Value
+
     features = token_features(dataset.features)
-    features[_STATUS] = _bool()
+    features[STATUS_COLUMN] = Value("int8")
     workers = num_proc if num_proc > 1 and len(dataset) > batch_size else None  # processes cost more than small data
     mapped = dataset.map(_TokenizeBatch(tokenizer, max_length), batched=True, batch_size=batch_size, with_indices=True,
                          num_proc=workers, features=features, remove_columns=dataset.column_names, desc="tokenizing")
-    if counts is not None:
-        import pyarrow.compute as pc
-
-        counts.rows += len(dataset)
-        counts.dropped += len(dataset) - len(mapped)
-        counts.truncated += int(pc.sum(mapped.data.column(_STATUS)).as_py() or 0)
-    return mapped.remove_columns([_STATUS])
+    return settle_status(mapped, counts if counts is not None else TokenCounts())
 
 
-def _bool():
-    from datasets import Value
+def settle_status(dataset: datasets.Dataset, counts: TokenCounts) -> datasets.Dataset:
+    """Count ``dataset``'s rows into ``counts`` by their ``STATUS_COLUMN`` (and ``task``, when it has one), then
+    drop the rows to drop and the column. The rows are read, truncated and dropped here, all counted at once."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
 
-    return Value("bool")
+    if dataset._indices is not None:  # noqa: SLF001 - the Arrow table below must be the rows, in order
+        dataset = dataset.flatten_indices()
+    status = dataset.data.column(STATUS_COLUMN)
+    tasks = dataset.data.column("task") if "task" in dataset.column_names else pa.array([""] * len(dataset), pa.string())
+    table = pa.table({"task": tasks, "status": status})
+    grouped = table.group_by(["task", "status"]).aggregate([("status", "count")]).to_pylist()
+    for entry in sorted(grouped, key=lambda entry: (entry["task"] or "", entry["status"])):
+        task, state, count = entry["task"] or "", entry["status"], entry["status_count"]
+        counts.read(task, count)
+        if state == _TRUNCATED:
+            counts.cut(task, count)
+        elif state in _REASONS:
+            counts.drop(task, _REASONS[state], count)
+    if int(pc.sum(pc.greater(status, _TRUNCATED)).as_py() or 0):
+        import numpy as np
+
+        keep = np.flatnonzero(pc.less_equal(status, _TRUNCATED).to_numpy(zero_copy_only=False))
+        dataset = dataset.select(keep).flatten_indices()
+    return dataset.remove_columns([STATUS_COLUMN])
 
 
 # --------------------------------------------------------------------------- packing
@@ -422,12 +536,14 @@ class Tokenization:
 
     def _merge(self, batch: list[dict], encoded: tuple[list, list, list]) -> Iterator[dict[str, Any]]:
         input_ids, labels, status = encoded
-        self.counts.rows += len(batch)
         for row, ids, row_labels, state in zip(batch, input_ids, labels, status):
-            if state is None:
-                self.counts.dropped += 1
+            task = row.get("task") or ""
+            self.counts.read(task)
+            if state in _REASONS:
+                self.counts.drop(task, _REASONS[state])
                 continue
-            self.counts.truncated += state == _TRUNCATED
+            if state == _TRUNCATED:
+                self.counts.cut(task)
             yield {**row, "input_ids": ids, "labels": row_labels, "attention_mask": [1] * len(ids)}
 
 

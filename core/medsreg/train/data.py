@@ -12,6 +12,11 @@ SFT rows come in three shapes, recognized by their columns:
 CLM rows are fixed-length ``input_ids`` windows (``medsreg corpus``): labels are the ids, with
 -100 wherever ``attention_mask`` is 0 (the padding of a short document).
 
+Every row left out on the way is counted per task and reason (``TokenCounts``): its task matches
+none of the settings' ``tasks`` (``NOT_SELECTED``), its prompt fills ``max_length`` (``TOO_LONG``),
+or its answer gives no label (``EMPTY_ANSWER``); ``drop_lines`` says it at the start of training
+and ``data_record`` writes it into medsreg-train.json, so the rows trained on add up to the rows read.
+
 Packed rows keep their examples apart: ``position_ids`` restart at 0 for every example, the
 attention mask is block-diagonal causal (or, for flash-attention kernels, the position ids alone
 cut the sequences) and the first label of each example is -100: no example attends to or
@@ -22,10 +27,19 @@ from __future__ import annotations
 
 import fnmatch
 import os
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from medsreg.build.tokenize import IGNORE_INDEX
+from medsreg.build.tokenize import (
+    EMPTY_ANSWER,
+    IGNORE_INDEX,
+    REASON_LABELS,
+    TOO_LONG,
+    TokenCounts,
+    count_table,
+    reason_hint,
+)
 from medsreg.errors import MedsregError
 
 ALPACA = ("Below is an instruction that describes a task, paired with an input that provides further context. "
@@ -35,6 +49,8 @@ ALPACA = ("Below is an instruction that describes a task, paired with an input t
 
 TOKENIZED = ("input_ids", "labels")
 PACKED = ("input_ids", "labels", "position_ids")
+NOT_SELECTED = "not_selected"
+"""Drop reason of training: the row's task matches none of the settings' ``tasks`` patterns."""
 
 
 def load_dataset_folder(path: Path) -> Any:
@@ -59,27 +75,61 @@ def load_dataset_folder(path: Path) -> Any:
     return dataset
 
 
-def select_tasks(dataset: Any, patterns: list[str] | None, where: Path) -> Any:
+def select_tasks(dataset: Any, patterns: list[str] | None, where: Path, counts: TokenCounts | None = None) -> Any:
+    """The rows whose task matches one of ``patterns`` (all rows without patterns); the others are counted into
+    ``counts`` as ``NOT_SELECTED``, per task."""
     if not patterns:
         return dataset
     if "task" not in dataset.column_names:
         raise MedsregError(f"the settings keep only some tasks ({', '.join(patterns)}) but the dataset in {where} has no "
                            "'task' column; train on the mixture of 'medsreg build' or drop 'tasks'")
-    keep = [i for i, task in enumerate(dataset["task"]) if any(fnmatch.fnmatchcase(task, p) for p in patterns)]
+    matches: dict[str, bool] = {}  # a few tasks, many rows: match each task once
+    tasks = list(dataset["task"])
+    for task in tasks:
+        if task not in matches:
+            matches[task] = any(fnmatch.fnmatchcase(task or "", p) for p in patterns)
+    keep = [i for i, task in enumerate(tasks) if matches[task]]
+    if counts is not None:
+        for task, count in sorted(Counter(task or "" for task in tasks if not matches[task]).items()):
+            counts.drop(task, NOT_SELECTED, count)
     if not keep:
         raise MedsregError(f"no row of the dataset in {where} belongs to a task matching {', '.join(patterns)}; build the "
                            "mixture with those tasks (e.g. the mmedbench plugin's mmedlm_* training tasks)")
     return dataset.select(keep)
 
 
-def sft_dataset(dataset: Any, tokenizer: Any, config: Any, where: Path, *, chat_tokenizer: Any = None) -> Any:
+def read_rows(dataset: Any, counts: TokenCounts) -> None:
+    """Count the rows of ``dataset`` into ``counts`` as read, per task ("" when it has no ``task`` column); packed
+    blocks (``build --pack``) count as blocks, and their examples as the rows."""
+    columns = set(dataset.column_names)
+    if set(PACKED) <= columns:
+        counts.blocks += len(dataset)
+        if "tasks" in columns:
+            for task, count in sorted(Counter(task or "" for tasks in dataset["tasks"] for task in tasks).items()):
+                counts.read(task, count)
+        else:
+            counts.read("", sum(len(lengths) for lengths in dataset["seq_lengths"]) if "seq_lengths" in columns
+                        else len(dataset))
+    elif "task" in columns:
+        for task, count in sorted(Counter(task or "" for task in dataset["task"]).items()):
+            counts.read(task, count)
+    else:
+        counts.read("", len(dataset))
+
+
+def sft_dataset(dataset: Any, tokenizer: Any, config: Any, where: Path, *, chat_tokenizer: Any = None,
+                counts: TokenCounts | None = None) -> Any:
     """Columns ``input_ids``, ``labels`` (and ``position_ids`` when packed) ready for the collator.
 
-    ``chat_tokenizer`` loads the tokenizer with a checked chat template: called only when ``messages`` need it."""
-    from medsreg.build.tokenize import pack_rows, tokenize_rows
+    ``chat_tokenizer`` loads the tokenizer with a checked chat template: called only when ``messages`` need it.
+    ``counts`` gets the rows read, truncated and left out, per task and reason (and the blocks, when packed)."""
+    from medsreg.build.tokenize import pack_rows, settle_status, tokenize_rows
 
+    account = counts if counts is not None else TokenCounts()
     columns = set(dataset.column_names)
-    dataset = select_tasks(dataset, config.tasks, where)
+    read_rows(dataset, account)
+    dataset = select_tasks(dataset, config.tasks, where, account)
+    step = TokenCounts()  # what tokenizing and truncating did to the selected rows, added to account below
     if set(PACKED) <= columns:
         if config.prompt_format == "alpaca":
             raise MedsregError(f"the dataset in {where} is already tokenized and packed (with a chat template); "
@@ -92,33 +142,101 @@ def sft_dataset(dataset: Any, tokenizer: Any, config: Any, where: Path, *, chat_
         return dataset.select_columns(list(PACKED))
     if set(TOKENIZED) <= columns and config.prompt_format == "chat":
         _check_ids(dataset, tokenizer, where)
-        dataset = dataset.select_columns(list(TOKENIZED))
+        dataset = dataset.select_columns(list(TOKENIZED) + (["task"] if "task" in columns else []))
         if _longest(dataset) > config.max_length:
-            dataset = dataset.map(_Truncate(config.max_length), batched=True, desc="truncating")
-            dataset = dataset.filter(lambda labels: any(x != IGNORE_INDEX for x in labels), input_columns="labels")
-        if config.packing:
-            dataset = pack_rows(dataset, max_length=config.max_length).select_columns(list(PACKED))
-        return dataset
-    if "messages" not in columns:
+            dataset = settle_status(dataset.map(_Truncate(config.max_length), batched=True, desc="truncating"), step)
+        dataset = dataset.select_columns(list(TOKENIZED))
+    elif "messages" not in columns:
         found = ", ".join(sorted(columns))
         raise MedsregError(f"the dataset in {where} has neither 'messages' nor 'input_ids' + 'labels' (it has {found}), "
                            "so there is nothing to fine-tune on; give the mixture of 'medsreg build' (or, for a "
                            "corpus of input_ids windows, --objective clm)")
-    if config.prompt_format == "alpaca":
-        dataset = dataset.map(_AlpacaBatch(tokenizer, config.max_length), batched=True,
-                              remove_columns=dataset.column_names, desc="tokenizing (Alpaca)")
+    elif config.prompt_format == "alpaca":
+        dataset = settle_status(dataset.map(_AlpacaBatch(tokenizer, config.max_length), batched=True,
+                                            remove_columns=dataset.column_names, desc="tokenizing (Alpaca)"), step)
+        dataset = dataset.select_columns(list(TOKENIZED))
     else:
         # every process of a multi-GPU run tokenizes (the same rows): share the cores; a large mixture is better
         # tokenized once by 'medsreg build --tokenizer'
         cores = max(1, min(8, (os.cpu_count() or 1) // max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))))
         dataset = tokenize_rows(dataset, chat_tokenizer() if chat_tokenizer else tokenizer, max_length=config.max_length,
-                                num_proc=cores).select_columns(list(TOKENIZED))
+                                num_proc=cores, counts=step).select_columns(list(TOKENIZED))
+    account.absorb(step)
     if len(dataset) == 0:
-        raise MedsregError(f"every row of {where} has a prompt of max_length ({config.max_length}) tokens or more, so no "
-                           "answer token is left to learn; raise max_length")
+        raise MedsregError(f"no row of {where} is left to train on ({_left_out(account, config.max_length)}); "
+                           f"{_hint_of_most(account, config)}")
     if config.packing:
-        return pack_rows(dataset, max_length=config.max_length).select_columns(list(PACKED))
+        return pack_rows(dataset, max_length=config.max_length, counts=account).select_columns(list(PACKED))
     return dataset
+
+
+def _left_out(counts: TokenCounts, max_length: int) -> str:
+    reasons = counts.dropped_by_reason()
+    return ", ".join(f"{count:,} {_label(reason, max_length)}" for reason, count in reasons.items())
+
+
+def _label(reason: str, max_length: int) -> str:
+    return {NOT_SELECTED: "of tasks matching none of the settings' 'tasks'",
+            TOO_LONG: f"whose prompt alone fills max_length ({max_length}) tokens",
+            EMPTY_ANSWER: "with an empty answer"}.get(reason, reason.replace("_", " "))
+
+
+def _hint_of_most(counts: TokenCounts, config: Any) -> str:
+    """How to keep the rows of the reason that left out the most."""
+    reasons = counts.dropped_by_reason()
+    worst = max(reasons, key=lambda reason: reasons[reason]) if reasons else TOO_LONG
+    if worst == NOT_SELECTED:
+        return "change 'tasks' in the settings to patterns the dataset's tasks match, or drop it"
+    if worst == EMPTY_ANSWER:
+        return "give the rows an answer, or use a chat template that ends the assistant turn with a token"
+    return f"raise max_length above {config.max_length} (--max-length)"
+
+
+def drop_lines(counts: TokenCounts, where: Path | str, config: Any) -> list[str]:
+    """What the start of 'medsreg train' says about the rows left out: a table of the tasks that lost any (with the
+    totals over every task) and how to keep each kind; nothing when every row is trained on."""
+    lost = counts.dropped_by_task()
+    if not lost:
+        return []
+    reasons = list(dict.fromkeys(reason for reason in [NOT_SELECTED, *REASON_LABELS]
+                                 if any(reason in entry for entry in lost.values())))
+    reasons += sorted({reason for entry in lost.values() for reason in entry} - set(reasons))
+    labels = {NOT_SELECTED: "not in 'tasks'", **REASON_LABELS}
+    header = ("task", "rows", *[labels.get(reason, reason.replace("_", " ")) for reason in reasons], "trained")
+
+    def line(name: str, rows: int, dropped: dict[str, int]) -> tuple:
+        return (name, rows, *[dropped.get(reason, 0) for reason in reasons], rows - sum(dropped.values()))
+
+    body = [line(task or "(rows without a task)", counts.tasks[task].get("rows", 0), dropped)
+            for task, dropped in lost.items()]
+    body.append(line(f"total ({len(counts.tasks)} tasks)", counts.rows, counts.dropped_by_reason()))
+    lines = [f"{where}: {counts.dropped:,} of {counts.rows:,} rows are left out, so training sees "
+             f"{counts.rows - counts.dropped:,}; per task that lost any:", *count_table(header, body)]
+    totals = counts.dropped_by_reason()
+    for reason in reasons:
+        if reason == NOT_SELECTED:
+            patterns = ", ".join(config.tasks or [])
+            lines.append(f"not in 'tasks': {totals[reason]:,} rows whose task matches none of the settings' tasks "
+                         f"({patterns}); change 'tasks' in --config (or --set tasks=[...]) to train on them")
+        else:
+            lines.append(reason_hint(reason, totals[reason], config.max_length))
+    return lines
+
+
+def data_record(counts: TokenCounts) -> dict[str, Any]:
+    """What medsreg-train.json says about the data: rows read, trained on, truncated, left out per reason (and per
+    task), and the packed blocks (None without packing)."""
+    lost = counts.dropped_by_task()
+    return {
+        "rows": counts.rows,
+        "trained": counts.rows - counts.dropped,
+        "truncated": counts.truncated,
+        "blocks": counts.blocks or None,
+        "dropped": counts.dropped_by_reason(),
+        "tasks": {task: {"rows": entry.get("rows", 0), "dropped": lost.get(task, {}),
+                         "trained": entry.get("rows", 0) - sum(lost.get(task, {}).values())}
+                  for task, entry in sorted(counts.tasks.items())},
+    }
 
 
 def clm_dataset(dataset: Any, tokenizer: Any, config: Any, where: Path) -> Any:
@@ -147,22 +265,40 @@ class _ClmLabels:
 
 
 class _Truncate:
+    """Tokenized rows cut at max_length, with their ``row_status`` (rows left without a label lose their tokens and
+    are dropped by settle_status)."""
+
     def __init__(self, max_length: int) -> None:
         self.max_length = max_length
 
     def __call__(self, batch: dict[str, list]) -> dict[str, list]:
-        return {key: [list(values)[:self.max_length] for values in batch[key]] for key in batch}
+        from medsreg.build.tokenize import KEPT, STATUS_COLUMN, row_status
+
+        out: dict[str, list] = {**batch, "input_ids": [], "labels": [], STATUS_COLUMN: []}
+        for ids, labels in zip(batch["input_ids"], batch["labels"]):
+            prompt = next((i for i, label in enumerate(labels) if label != IGNORE_INDEX), len(labels))
+            state = row_status(len(ids), prompt, self.max_length)
+            keep = state in KEPT
+            out["input_ids"].append(list(ids)[:self.max_length] if keep else [])
+            out["labels"].append(list(labels)[:self.max_length] if keep else [])
+            out[STATUS_COLUMN].append(state)
+        return out
 
 
 class _AlpacaBatch:
-    """MMedLM's SFT example: the Alpaca prompt (BOS when the tokenizer adds one) masked, then the output and EOS."""
+    """MMedLM's SFT example: the Alpaca prompt (BOS when the tokenizer adds one) masked, then the output and EOS;
+    with ``row_status`` and the row's task, for settle_status to count and drop rows with no label left."""
 
     def __init__(self, tokenizer: Any, max_length: int) -> None:
         self.tokenizer = tokenizer
         self.max_length = max_length
 
     def __call__(self, batch: dict[str, list]) -> dict[str, list]:
-        out: dict[str, list] = {"input_ids": [], "labels": []}
+        from medsreg.build.tokenize import KEPT, STATUS_COLUMN, row_status
+
+        out: dict[str, list] = {"input_ids": [], "labels": [], STATUS_COLUMN: []}
+        if "task" in batch:
+            out["task"] = list(batch["task"])
         eos = self.tokenizer.eos_token_id
         for messages in batch["messages"]:
             by_role = {m["role"]: m["content"] for m in messages}
@@ -172,12 +308,11 @@ class _AlpacaBatch:
             prompt = ALPACA.format(instruction=by_role.get("system", ""), input=by_role.get("user", ""))
             prompt_ids = list(self.tokenizer(prompt, add_special_tokens=True)["input_ids"])
             answer_ids = list(self.tokenizer(by_role["assistant"], add_special_tokens=False)["input_ids"]) + [eos]
-            ids = (prompt_ids + answer_ids)[:self.max_length]
-            labels = ([IGNORE_INDEX] * len(prompt_ids) + answer_ids)[:self.max_length]
-            if all(label == IGNORE_INDEX for label in labels):
-                continue  # the prompt alone fills max_length: nothing to learn
-            out["input_ids"].append(ids)
-            out["labels"].append(labels)
+            state = row_status(len(prompt_ids) + len(answer_ids), len(prompt_ids), self.max_length)
+            keep = state in KEPT  # else the prompt alone fills max_length: nothing to learn
+            out["input_ids"].append((prompt_ids + answer_ids)[:self.max_length] if keep else [])
+            out["labels"].append(([IGNORE_INDEX] * len(prompt_ids) + answer_ids)[:self.max_length] if keep else [])
+            out[STATUS_COLUMN].append(state)
         return out
 
 

@@ -4,8 +4,9 @@ Device, precision and launcher come from configuration only: the same call runs 
 (fp32), one GPU (bf16 mixed precision) or several under ``torchrun`` / ``accelerate launch``, where
 Trainer wraps the model in DDP, or FSDP when ``fsdp`` is set (or the accelerate config says so).
 
-The output folder holds ``medsreg-train.json`` (the settings, and the fingerprint of the model
-trained from: a hash of its config.json and of its weight files' names, sizes and sampled bytes), Trainer's
+The output folder holds ``medsreg-train.json`` (the settings, the fingerprint of the model
+trained from: a hash of its config.json and of its weight files' names, sizes and sampled bytes, and
+under ``data`` the rows read, trained on and left out per task and reason), Trainer's
 ``checkpoint-N`` folders (each with its own copy of that file) and, at the end, the model (full
 fine-tuning) or the adapter (LoRA) with the tokenizer. ``--resume`` continues from the latest
 checkpoint (optimizer, scheduler, RNG and data position: the global step goes on); a checkpoint
@@ -194,10 +195,13 @@ def run_train(config: TrainConfig, *, resume: bool = False, quiet: bool = False,
     checkpoint = _check_output(output, fingerprint, config, resume, say)
     tokenizer = _load_tokenizer(path, str(config.model))
 
+    from medsreg.build.tokenize import TokenCounts
     from medsreg.train.data import (
         PackedCollator,
         PaddingCollator,
         clm_dataset,
+        data_record,
+        drop_lines,
         load_dataset_folder,
         sft_dataset,
     )
@@ -210,13 +214,16 @@ def run_train(config: TrainConfig, *, resume: bool = False, quiet: bool = False,
     # without caching they go to a temporary folder instead
     caching = datasets.is_caching_enabled()
     datasets.disable_caching()
+    counts = TokenCounts()  # every row read, and why any is not trained on
     try:
         if config.objective == "clm":
             dataset = clm_dataset(raw, tokenizer, config, data_path)
+            counts.read("", len(raw))
         else:
             from medsreg.evaluate.backends.local import chat_tokenizer
 
-            dataset = sft_dataset(raw, tokenizer, config, data_path, chat_tokenizer=lambda: chat_tokenizer(path))
+            dataset = sft_dataset(raw, tokenizer, config, data_path, chat_tokenizer=lambda: chat_tokenizer(path),
+                                  counts=counts)
     finally:
         if caching:
             datasets.enable_caching()
@@ -234,7 +241,8 @@ def run_train(config: TrainConfig, *, resume: bool = False, quiet: bool = False,
     if args.process_index != 0:  # one process speaks for a multi-GPU run
         say = lambda line: None  # noqa: E731
     record = {"model": str(config.model), "model_fingerprint": fingerprint, "config": config.model_dump(mode="json"),
-              "device": device, "precision": precision, "rows": len(dataset), "packed": packed}
+              "device": device, "precision": precision, "rows": len(dataset), "packed": packed,
+              "data": data_record(counts)}
     if args.process_index == 0:
         output.mkdir(parents=True, exist_ok=True)
         (output / RECORD).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
@@ -256,7 +264,12 @@ def run_train(config: TrainConfig, *, resume: bool = False, quiet: bool = False,
         from transformers import PrinterCallback
 
         trainer.remove_callback(PrinterCallback)
-    what = f"{config.objective} ({config.method}{', packed' if packed else ''}) on {len(dataset):,} rows"
+    for line in drop_lines(counts, data_path, config):
+        say(line)
+    trained = counts.rows - counts.dropped
+    what = f"{config.objective} ({config.method}{', packed' if packed else ''}) on {trained:,} of {counts.rows:,} rows"
+    if counts.blocks:
+        what += f" in {counts.blocks:,} blocks"
     say(f"training {config.model}: {what}, {precision} on {device}"
         + (f", resuming from {checkpoint.name}" if checkpoint else ""))
     trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
