@@ -188,14 +188,14 @@ def test_decontamination_removes_planted_overlaps_only():
     test_inputs = [
         ("A 54-year-old woman with a history of hypertension presents with sudden severe headache and neck stiffness "
          "after lifting a heavy box at work this morning."),
-        "Which enzyme is inhibited by allopurinol?",
+        "Which enzyme is inhibited by allopurinol in the treatment of gout?",  # 11 tokens: an equal copy leaks
     ]
     clean = [f"Unrelated training question {i} about pharmacology of beta blockers" for i in range(6)]
     planted = [
-        # shares a 13-token window with the first test input, inside other text
+        # 15 of the first test input's 27 tokens, inside other text: over half of it
         ("Consider this: with a history of hypertension presents with sudden severe headache and neck stiffness after "
          "lifting, then answer."),
-        "WHICH enzyme is inhibited by Allopurinol ?",  # equal once normalized (case, punctuation)
+        "WHICH enzyme is inhibited by Allopurinol in the treatment of GOUT ?",  # equal once normalized (case, punctuation)
     ]
     index = OverlapIndex(test_inputs)
     assert overlapping(index, clean[:3] + planted[:1]) == [3]

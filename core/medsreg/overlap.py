@@ -1,25 +1,45 @@
-"""Text overlap between two sets of texts: equal after normalization, a shared n-gram, or containment.
+"""Text overlap between two sets of texts: which test text leaks into which training text, with its evidence.
 
 The one implementation behind ``validate``'s leakage check and ``build``'s decontamination. The
-(smaller) reference side is indexed once: the hashes of its normalized texts, and the hashes of its
-n-token windows sorted with the texts that hold them; the other side is streamed in chunks and each
-chunk's windows are looked up at once. Windows held by many reference texts are prompt templates,
-not leaks, and are ignored.
+(smaller) reference side, the test texts, is indexed once: their n-token windows, sorted with the
+reference token each starts at, and the hashes of their whole normalized texts; the other side is
+streamed in chunks and each chunk's windows are looked up at once.
+
+What counts as a leak (the constants below say why):
+
+* Boilerplate is learned per group (a task), on both sides: a window held by many distinct texts
+  of one group (:func:`boilerplate_holders`) is how that task is written (a prompt template, a
+  question stem, a template followed by a popular first option), never evidence. A reference's
+  tokens under its group's boilerplate windows are not *informative*; a text's tokens under its
+  group's boilerplate windows cover nothing (a window that is template but for its last token is
+  no evidence either way).
+* A (text, reference) pair leaks when the reference's informative tokens covered by the windows it
+  shares with that one text (boilerplate of neither group) number at least :data:`MIN_TOKENS` and
+  are at least :data:`MIN_SHARE` of its informative tokens (Llama 2's token coverage rather than
+  GPT-3's single colliding 13-gram, which calls a shared template plus one option a leak).
+* A reference equal to the text once normalized leaks when it has :data:`MIN_TOKENS` informative
+  tokens ("1." never does); a reference shorter than the window leaks when its whole token run is
+  contained in the text and it has :data:`MIN_TOKENS` tokens.
+
+Each :class:`Match` carries its evidence: the covered share and the longest run of shared
+reference tokens (:attr:`Match.span`).
 
 Nothing runs per token in Python: a chunk's lower-cased texts are encoded into one UTF-8 buffer and
 split into ``\\w+`` tokens there with numpy (byte classes, and for non-ASCII text a code point table
 taken from Python's own ``re``, so the tokens are exactly those of :func:`tokens`; text of few tokens
 per byte, such as Chinese, is split by ``re`` itself), each token is hashed from its bytes, and a
-window's hash is a polynomial of its tokens' hashes read off one prefix sum. The hashes are a fixed
-function of the text (never Python's per-process ``hash()``), so every process, a build's workers
-included, finds the same matches.
+window's hash is a polynomial of its tokens' hashes read off one prefix sum. Boilerplate on the
+streamed side and coverage are computed on the windows found in the index only. The hashes are a
+fixed function of the text (never Python's per-process ``hash()``), so every process, a build's
+workers included, finds the same matches.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Hashable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import islice
 
@@ -28,9 +48,38 @@ import numpy as np
 _WORD = re.compile(r"\w+")
 NGRAM = 13
 """Super-NaturalInstructions' and GPT-3's contamination window."""
-SHORT_CONTAINMENT = 8
-"""Reference texts of this many tokens or more (but under the n-gram size) also match when contained in a text."""
+MIN_TOKENS = 8
+"""Informative reference tokens a text must cover before anything counts, an equal text included. Under 8
+words, shared text is a common phrase, a heading or a list number ("1.", "Methods.", "Case report.") as often
+as a copied instance; 8 is also where a whole short question ("which enzyme is inhibited by aspirin in
+platelets") starts to name one fact (PaLM's contamination n-gram is 8 tokens)."""
+MIN_SHARE = 0.5
+"""Share of a reference's informative tokens the shared windows must cover: most of the test instance is in
+the training text (open-instruct's and cosmopedia's match ratio; Llama 2 calls over 80% dirty and under 20%
+clean). A test question's template, stem and first option shared with another question's stay far under."""
+BOILERPLATE_FLOOR = 5
+"""A window held by this many distinct texts of a small group can be boilerplate; four questions sharing one
+passage (reading comprehension) are still content."""
+SPAN_TOKENS = 20
+"""Tokens of evidence a match shows before "...": enough to recognize the text in a message."""
 CHUNK = 20_000
+
+
+def boilerplate_holders(instances: int) -> int:
+    """Distinct texts of one group (task) of ``instances`` texts that make a window that group's boilerplate.
+
+    ceil(sqrt(instances)), at least :data:`BOILERPLATE_FLOOR`: a share that shrinks as the task grows. In a
+    40-instance task 7 holders (a template is held by all 40); in a 13K-instance task 115, where a fixed
+    share (the old 1% of all test texts: 130 and more) misses a template followed by a frequent first option,
+    while a passage or case copied into a few questions stays content. The windows that stay under it are
+    never long enough alone to reach :data:`MIN_SHARE` of a question.
+    """
+    return int(_limits(np.array([instances]))[0])
+
+
+def _limits(sizes: np.ndarray) -> np.ndarray:
+    """:func:`boilerplate_holders` of each group size."""
+    return np.maximum(BOILERPLATE_FLOOR, np.ceil(np.sqrt(sizes.astype(np.float64)))).astype(np.int64)
 
 
 def tokens(text: str) -> list[str]:
@@ -232,31 +281,71 @@ class _Tokenized:
 
 # --------------------------------------------------------------------------- the index
 
+EQUAL = "has the same normalized input as"
+CONTAINED = "is contained in"
+
+
+@dataclass(frozen=True)
+class Match:
+    """A text that leaks a reference: positions on both sides, how, and the evidence."""
+
+    text: int
+    """Position of the streamed text (a training input)."""
+    reference: int
+    """Position of the reference text (a test input)."""
+    how: str
+    """:data:`EQUAL`, :data:`CONTAINED`, or "shares a 13-gram with" (coverage by shared windows)."""
+    share: float
+    """Share of the reference's informative tokens covered by what the two texts share (1.0: all)."""
+    covered: int
+    """Informative reference tokens covered."""
+    informative: int
+    """Informative tokens of the reference (those under its task's boilerplate are not)."""
+    source: str = field(repr=False, compare=False)
+    run: tuple[int, int] = field(repr=False, compare=False)
+    """The longest run of shared reference tokens, as token positions in ``source``."""
+
+    @property
+    def span(self) -> str:
+        """The longest run of shared reference tokens, normalized, cut after :data:`SPAN_TOKENS` with "..."."""
+        words = tokens(self.source)[self.run[0] : self.run[1]]
+        return " ".join(words[:SPAN_TOKENS]) + (" ..." if len(words) > SPAN_TOKENS else "")
+
 
 class _Windows:
-    """Reference-side window hashes, sorted, each with every reference text holding it."""
+    """Reference-side hashes (windows, or whole texts), sorted, each with the token it starts at and its text.
 
-    def __init__(self, hashes: np.ndarray, owners: np.ndarray, boilerplate: int | None):
+    With ``limits``, the windows held by at least ``limits[group]`` distinct texts (by whole-text hash) of one
+    group are that group's boilerplate: left out, their start tokens kept in ``boilerplate``.
+    """
+
+    def __init__(self, hashes: np.ndarray, starts: np.ndarray, owners: np.ndarray, *, texts: np.ndarray | None = None,
+                 groups: np.ndarray | None = None, limits: np.ndarray | None = None):
         order = np.argsort(hashes)
-        hashes, owners = hashes[order], owners[order]
+        hashes, starts, owners = hashes[order], starts[order], owners[order]
+        self.boilerplate = np.empty(0, np.int64)
         repeated = np.flatnonzero(hashes[1:] == hashes[:-1])
-        if repeated.size:  # the holders of one window in their order (argsort is not stable, lexsort is slow)
+        if repeated.size:  # the holders of one window in a fixed order (argsort is not stable, lexsort is slow)
             runs = np.unique(np.concatenate([repeated, repeated + 1]))
-            owners[runs] = owners[runs][np.lexsort((owners[runs], hashes[runs]))]
-        distinct = np.ones(hashes.size, dtype=bool)  # one (window, text) pair each
-        distinct[1:] = (hashes[1:] != hashes[:-1]) | (owners[1:] != owners[:-1])
-        hashes, owners = hashes[distinct], owners[distinct]
-        if boilerplate is not None:
-            starts = np.flatnonzero(np.r_[True, hashes[1:] != hashes[:-1]]) if hashes.size else np.empty(0, np.int64)
-            holders = np.diff(np.r_[starts, hashes.size])
-            # a window held by many reference texts is template text (a fixed prompt), not a leak
-            keep = np.repeat(holders <= boilerplate, holders)
-            hashes, owners = hashes[keep], owners[keep]
-        self.keys, self.owners = hashes, owners
+            run_hashes, run_owners, run_starts = hashes[runs], owners[runs], starts[runs]
+            if limits is None:
+                inner = np.lexsort((run_starts, run_hashes))
+            else:  # by group, then by text: one pass counts each group's distinct holders
+                inner = np.lexsort((run_starts, texts[run_owners], groups[run_owners], run_hashes))
+            run_owners, run_starts = run_owners[inner], run_starts[inner]
+            owners[runs], starts[runs] = run_owners, run_starts
+            if limits is not None:
+                boilerplate = _many(run_hashes, groups[run_owners], texts[run_owners], limits)
+                if boilerplate.any():
+                    self.boilerplate = run_starts[boilerplate]
+                    keep = np.ones(hashes.size, dtype=bool)
+                    keep[runs[boilerplate]] = False
+                    hashes, starts, owners = hashes[keep], starts[keep], owners[keep]
+        self.keys, self.starts, self.owners = hashes, starts, owners
         # a first filter: a bit per value of a hash's top bits, 64 to 128 of them per key (at most 64 MiB); a
         # byte per value while that fits in the CPU's cache (one step where a bit takes five)
         bits = min(max(int(self.keys.size).bit_length() + 6, 10), 29)
-        self.shift = _U64(64 - bits)
+        self.shift = np.uint64(64 - bits)
         self.packed = bits > 20
         top = self.keys >> self.shift
         if not self.packed:
@@ -264,9 +353,9 @@ class _Windows:
             self.filter[top] = True
         else:  # the keys are sorted, so are their bytes of the filter: OR each byte's bits together
             self.filter = np.zeros(1 << (bits - 3), dtype=np.uint8)
-            byte = (top >> _U64(3)).astype(np.int64)
+            byte = (top >> np.uint64(3)).astype(np.int64)
             first = np.flatnonzero(np.r_[True, byte[1:] != byte[:-1]])
-            self.filter[byte[first]] = np.bitwise_or.reduceat(np.left_shift(np.uint8(1), (top & _U64(7)).astype(np.uint8)), first)
+            self.filter[byte[first]] = np.bitwise_or.reduceat(np.left_shift(np.uint8(1), (top & np.uint64(7)).astype(np.uint8)), first)
 
     def find(self, values: np.ndarray) -> np.ndarray:
         """The indices (into ``values``, in order) of the values that are keys."""
@@ -292,84 +381,237 @@ class _Windows:
             return np.empty(0, np.int64)
         return maybe[np.isin(values[maybe], found)]
 
-    def holders(self, values: np.ndarray) -> Iterator[tuple[int, int]]:
-        """(index into ``values``, reference owner) for each of their holders: ``values`` are keys."""
-        left = np.searchsorted(self.keys, values).tolist()
-        right = np.searchsorted(self.keys, values, "right").tolist()
-        for index, (start, end) in enumerate(zip(left, right)):
-            for owner in self.owners[start:end].tolist():
-                yield index, owner
+    def holders(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(index into ``values``, entry) for each holder of each of ``values``, which are keys."""
+        left = np.searchsorted(self.keys, values)
+        counts = np.searchsorted(self.keys, values, "right") - left
+        which = np.repeat(np.arange(values.size), counts)
+        entries = np.arange(int(counts.sum())) + np.repeat(left - (np.cumsum(counts) - counts), counts)
+        return which, entries
+
+
+def _many(hashes: np.ndarray, groups: np.ndarray, texts: np.ndarray, limits: np.ndarray) -> np.ndarray:
+    """For rows sorted by (hash, group, text): whether their (hash, group) holds ``limits[group]`` distinct texts."""
+    new = np.ones(hashes.size, dtype=bool)
+    new[1:] = (hashes[1:] != hashes[:-1]) | (groups[1:] != groups[:-1])
+    distinct = new.copy()
+    distinct[1:] |= texts[1:] != texts[:-1]
+    firsts = np.flatnonzero(new)
+    counts = np.add.reduceat(distinct.astype(np.int64), firsts)
+    return np.repeat(counts >= limits[groups[firsts]], np.diff(np.r_[firsts, hashes.size]))
+
+
+def _group_ids(groups: Sequence[Hashable] | None, count: int) -> np.ndarray:
+    """Each text's group as a small integer (all 0 without groups)."""
+    if groups is None:
+        return np.zeros(count, np.int64)
+    if len(groups) != count:
+        raise ValueError(f"{len(groups)} groups for {count} texts; give one group per text")
+    table: dict[Hashable, int] = {}
+    return np.fromiter((table.setdefault(group, len(table)) for group in groups), dtype=np.int64, count=count)
 
 
 class OverlapIndex:
-    """An index of reference texts (test instances) to match other texts (training inputs) against."""
+    """An index of reference texts (test instances) to find the other texts (training inputs) that leak them.
 
-    def __init__(self, references: list[str], *, size: int = NGRAM):
+    ``groups``: each reference's group (its task; any hashable, None: one group), whose boilerplate is learned
+    from its own texts.
+    """
+
+    def __init__(self, references: Sequence[str], *, size: int = NGRAM, groups: Sequence[Hashable] | None = None):
         self.size = size
-        self._references = list(references)  # to make sure an equal hash is an equal normalized text
-        boilerplate = max(5, len(self._references) // 100)
-        whole: list[np.ndarray] = []
-        lengths: list[np.ndarray] = []
-        window_hashes: list[np.ndarray] = []
-        window_owners: list[np.ndarray] = []
-        for start in range(0, len(self._references), CHUNK):
+        self._references = list(references)
+        count = len(self._references)
+        group_ids = _group_ids(groups, count)
+        whole: list[np.ndarray] = [np.empty(0, np.uint64)]
+        lengths: list[np.ndarray] = [np.empty(0, np.int64)]
+        window_hashes, window_starts, window_owners = [np.empty(0, np.uint64)], [np.empty(0, np.int64)], [np.empty(0, np.int64)]
+        base = 0
+        for start in range(0, count, CHUNK):
             tokenized = _Tokenized(self._references[start : start + CHUNK])
             whole.append(tokenized.texts())
             lengths.append(tokenized.lengths())
             hashes = tokenized.windows(size)
             owners = np.repeat(np.arange(start, start + tokenized.offsets.size - 1), tokenized.lengths())[: hashes.size]
-            inside = np.arange(hashes.size) + size <= tokenized.offsets[owners - start + 1]
+            at = np.arange(hashes.size)
+            inside = at + size <= tokenized.offsets[owners - start + 1]
             window_hashes.append(hashes[inside])
+            window_starts.append(at[inside] + base)
             window_owners.append(owners[inside])
-        whole_hashes = np.concatenate(whole) if whole else np.empty(0, np.uint64)
-        token_counts = np.concatenate(lengths) if lengths else np.empty(0, np.int64)
-        first = self._first_of_each_text(whole_hashes)
-        self.exact = _Windows(whole_hashes[first], first, None)
-        self.windows = {size: _Windows(np.concatenate(window_hashes) if window_hashes else np.empty(0, np.uint64),
-                                       np.concatenate(window_owners) if window_owners else np.empty(0, np.int64),
-                                       boilerplate)}
-        short = np.flatnonzero((token_counts >= SHORT_CONTAINMENT) & (token_counts < size))
-        for length in dict.fromkeys(token_counts[short].tolist()):  # in the order of their first reference text
-            these = short[token_counts[short] == length]
-            self.windows[length] = _Windows(whole_hashes[these], these, boilerplate)
+            base += tokenized.size
+        whole_hashes = np.concatenate(whole)
+        token_counts = np.concatenate(lengths)
+        self._offsets = np.zeros(count + 1, np.int64)  # reference i's tokens: offsets[i] to offsets[i + 1]
+        np.cumsum(token_counts, out=self._offsets[1:])
+        self.windows = _Windows(np.concatenate(window_hashes), np.concatenate(window_starts), np.concatenate(window_owners),
+                                texts=whole_hashes, groups=group_ids, limits=_limits(np.bincount(group_ids)))
+        # informative tokens: those under none of their group's boilerplate windows (counted before each token)
+        self._informative_before = _uncovered(self.windows.boilerplate, base, size)
+        self._informative = np.diff(self._informative_before[self._offsets])
+        # whole texts: equal ones with enough informative tokens, and short ones that may be contained in a text
+        enough = np.flatnonzero(self._informative >= MIN_TOKENS)
+        self.exact = _Windows(whole_hashes[enough], self._offsets[enough], enough)
+        short = np.flatnonzero((token_counts >= MIN_TOKENS) & (token_counts < size))
+        self.short = {length: _Windows(whole_hashes[these], self._offsets[these], these)
+                      for length in dict.fromkeys(token_counts[short].tolist())  # in the order of their first reference
+                      for these in [short[token_counts[short] == length]]}
 
-    def _first_of_each_text(self, whole: np.ndarray) -> np.ndarray:
-        """The position of the first reference of each normalized text (those of an equal hash are compared)."""
-        order = np.argsort(whole, kind="stable")
-        ordered = whole[order]
-        repeated = np.flatnonzero(ordered[1:] == ordered[:-1])
-        keep = np.ones(whole.size, dtype=bool)
-        seen: set[tuple[int, str]] = set()
-        for position in order[np.unique(np.r_[repeated, repeated + 1])].tolist():
-            text = (int(whole[position]), " ".join(tokens(self._references[position])))
-            keep[position] = text not in seen
-            seen.add(text)
-        return np.flatnonzero(keep)
+    @property
+    def shares(self) -> str:
+        """How a match by shared windows is named."""
+        return f"shares a {self.size}-gram with"
 
-    def matches(self, texts: Iterable[str]) -> Iterator[tuple[int, int, str]]:
-        """(text position, reference position, how) for every match; texts are read in chunks, never all at once."""
+    def informative(self, position: int) -> int:
+        """Informative tokens of reference ``position``: those under none of its group's boilerplate windows."""
+        return int(self._informative[position])
+
+    def matches(self, texts: Iterable[str], groups: Iterable[Hashable] | None = None) -> Iterator[Match]:
+        """Each (text, reference) pair that leaks, in chunks of :data:`CHUNK` texts, by text then reference.
+
+        ``groups``: each text's group (its task; None: one group), whose boilerplate is learned within each chunk.
+        Texts are read a chunk at a time, never all at once.
+        """
         texts = iter(texts)
+        group_of = iter(groups) if groups is not None else None
         start = 0
         while chunk := list(islice(texts, CHUNK)):
-            yield from self._chunk(chunk, start)
+            chunk_groups = None if group_of is None else list(islice(group_of, len(chunk)))
+            yield from self._chunk(chunk, start, _group_ids(chunk_groups, len(chunk)))
             start += len(chunk)
 
-    def _chunk(self, chunk: list[str], start: int) -> Iterator[tuple[int, int, str]]:
+    def _chunk(self, chunk: list[str], start: int, groups: np.ndarray) -> Iterator[Match]:
         tokenized = _Tokenized(chunk)
         whole = tokenized.texts()
-        found = self.exact.find(whole)
-        for index, position in self.exact.holders(whole[found]):
-            # an equal hash is all but surely an equal text: make sure (one reference per normalized text is held)
-            offset = int(found[index])
-            if " ".join(tokens(chunk[offset])) == " ".join(tokens(self._references[position])):
-                yield start + offset, position, "has the same normalized input as"
-        for length, windows in self.windows.items():
-            hashes = tokenized.windows(length)
-            found = windows.find(hashes)
-            found = found[tokenized.inside(found, length)]
-            if not found.size:
+        limits = _limits(np.bincount(groups))
+        found: dict[tuple[int, int], Match] = {}
+        references = self._references
+
+        hit = self.exact.find(whole)
+        if hit.size:
+            which, entries = self.exact.holders(whole[hit])
+            normalized: dict[int, str] = {}
+            for offset, position in zip(hit[which].tolist(), self.exact.owners[entries].tolist()):
+                # an equal hash is all but surely an equal text: make sure
+                text = normalized.get(offset)
+                if text is None:
+                    text = normalized[offset] = " ".join(tokens(chunk[offset]))
+                if text == " ".join(tokens(references[position])):
+                    informative = int(self._informative[position])
+                    length = int(self._offsets[position + 1] - self._offsets[position])
+                    found[offset, position] = Match(start + offset, position, EQUAL, 1.0, informative, informative,
+                                                    references[position], (0, length))
+
+        hashes = tokenized.windows(self.size)
+        hit = self.windows.find(hashes)
+        hit, template = self._evidence(tokenized, hit[tokenized.inside(hit, self.size)], hashes, whole, groups, limits)
+        # the texts' tokens under their group's boilerplate windows cover nothing, as the references' do not count
+        plain = _uncovered(template, tokenized.size, self.size) if template.size else None
+        if hit.size:
+            for offset, position, covered, run in self._covered(tokenized, hit, hashes, plain):
+                if (offset, position) not in found:
+                    informative = int(self._informative[position])
+                    found[offset, position] = Match(start + offset, position, self.shares, covered / informative,
+                                                    covered, informative, references[position], run)
+
+        for length, windows in self.short.items():
+            values = tokenized.windows(length)
+            hit = windows.find(values)
+            hit, _ = self._evidence(tokenized, hit[tokenized.inside(hit, length)], values, whole, groups, limits)
+            if not hit.size:
                 continue
-            how = f"shares a {length}-gram with" if length == self.size else "is contained in"
-            owners = tokenized.owners(found).tolist()
-            for index, position in windows.holders(hashes[found]):
-                yield start + owners[index], position, how
+            which, entries = windows.holders(values[hit])
+            at = hit[which]
+            covered = np.full(at.size, length) if plain is None else plain[at + length] - plain[at]
+            for offset, position, count in zip(tokenized.owners(at).tolist(), windows.owners[entries].tolist(),
+                                               covered.tolist()):
+                best = found.get((offset, position))
+                if (count >= MIN_TOKENS and count >= MIN_SHARE * length
+                        and (best is None or best.how == CONTAINED and best.covered < count)):
+                    found[offset, position] = Match(start + offset, position, CONTAINED, count / length, count, length,
+                                                    references[position], (0, length))
+        for key in sorted(found):
+            yield found[key]
+
+    def _evidence(self, tokenized: _Tokenized, hit: np.ndarray, values: np.ndarray, whole: np.ndarray,
+                  groups: np.ndarray, limits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(evidence, boilerplate): the found windows ``hit`` split by whether they are boilerplate of their text's group.
+
+        Every text of the chunk holding a window that is a key was found: counting the found ones counts them all.
+        """
+        if hit.size < BOILERPLATE_FLOOR:  # too few to be anyone's boilerplate (the common case)
+            return hit, hit[:0]
+        owners = tokenized.owners(hit)
+        texts, these_groups = whole[owners], groups[owners]
+        order = np.lexsort((texts, these_groups, values[hit]))
+        boilerplate = np.empty(hit.size, dtype=bool)
+        boilerplate[order] = _many(values[hit][order], these_groups[order], texts[order], limits)
+        return hit[~boilerplate], hit[boilerplate]
+
+    def _covered(self, tokenized: _Tokenized, hit: np.ndarray, hashes: np.ndarray,
+                 plain: np.ndarray | None) -> Iterator[tuple[int, int, int, tuple[int, int]]]:
+        """(text offset, reference, informative tokens covered, longest run) for each pair that leaks.
+
+        ``plain``: the texts' tokens outside their boilerplate windows, counted before each token (None: all are).
+        """
+        size = self.size
+        which, entries = self.windows.holders(hashes[hit])
+        at = hit[which]
+        texts = tokenized.owners(at)
+        references = self.windows.owners[entries]
+        starts = self.windows.starts[entries]
+        order = np.lexsort((starts, references, texts))
+        texts, references, starts, at = texts[order], references[order], starts[order], at[order]
+        new_pair = np.ones(texts.size, dtype=bool)
+        new_pair[1:] = (texts[1:] != texts[:-1]) | (references[1:] != references[:-1])
+        # windows all have ``size`` tokens: sorted by start, each adds what lies past the end of the one before
+        reach = np.empty_like(starts)
+        reach[0] = starts[0]
+        reach[1:] = starts[:-1] + size
+        lower = np.minimum(np.where(new_pair, starts, np.maximum(starts, reach)), starts + size)
+        before = self._informative_before
+        firsts = np.flatnonzero(new_pair)
+        covered = np.add.reduceat(before[starts + size] - before[lower], firsts)
+        pair_references = references[firsts]
+        informative = self._informative[pair_references]
+        leaks = (covered >= MIN_TOKENS) & (covered >= MIN_SHARE * informative)
+        if plain is not None and leaks.any():
+            # a window touching the text's boilerplate covers only the reference tokens facing the rest: counted
+            # token by token, for the pairs that may leak (what the windows cover above is then an upper bound)
+            touching = np.add.reduceat((plain[at + size] - plain[at] < size).astype(np.int64), firsts) > 0
+            ends = np.r_[firsts[1:], texts.size]
+            steps = np.arange(size)
+            free = np.diff(plain) > 0
+            for pair in np.flatnonzero(leaks & touching).tolist():
+                these = slice(firsts[pair], ends[pair])
+                text_tokens = at[these, None] + steps
+                reference_tokens = starts[these, None] + steps
+                kept = free[text_tokens] & (before[reference_tokens + 1] > before[reference_tokens])
+                covered[pair] = np.unique(reference_tokens[kept]).size
+            leaks &= (covered >= MIN_TOKENS) & (covered >= MIN_SHARE * informative)
+        if not leaks.any():
+            return
+        # the longest run of shared reference tokens of each pair that leaks: windows that touch or overlap
+        new_run = new_pair | (starts > reach)
+        run_firsts = np.flatnonzero(new_run)
+        run_pair = np.cumsum(new_pair)[run_firsts] - 1
+        run_start = starts[run_firsts]
+        run_end = np.maximum.reduceat(starts + size, run_firsts)
+        longest = np.lexsort((run_start - run_end, run_pair))  # per pair, the longest run first
+        first_of_pair = longest[np.r_[True, run_pair[longest][1:] != run_pair[longest][:-1]]]
+        offsets = self._offsets
+        for pair in np.flatnonzero(leaks).tolist():
+            run = first_of_pair[pair]
+            reference = int(pair_references[pair])
+            base = int(offsets[reference])
+            yield (int(texts[firsts[pair]]), reference, int(covered[pair]),
+                   (int(run_start[run]) - base, int(run_end[run]) - base))
+
+
+def _uncovered(windows: np.ndarray, tokens: int, size: int) -> np.ndarray:
+    """For ``tokens`` tokens and windows of ``size`` starting at ``windows``: how many tokens before each (of
+    ``tokens + 1`` positions) lie under none of them."""
+    edges = np.bincount(windows, minlength=tokens + size + 1)
+    edges[size:] -= edges[: edges.size - size].copy()
+    counts = np.zeros(tokens + 1, np.int64)
+    np.cumsum(np.cumsum(edges[:tokens]) == 0, out=counts[1:])
+    return counts

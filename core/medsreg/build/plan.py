@@ -4,7 +4,7 @@ Three steps, each a function the pipeline calls in turn:
 
 * ``select_tasks`` resolves the spec's include / exclude entries against the catalog's metadata
   (no instance is read): unknown names are errors with a did-you-mean;
-* ``overlapping`` finds the training instances whose input overlaps a suite's test instance
+* ``overlapping`` finds the training instances whose input overlaps a test instance
   (mixture.py calls it one task at a time);
 * ``make_plan`` applies the mixing math (T5 / seqio ``examples_proportional_mixing``: a capped
   size raised to 1/temperature, times a weight) and says, per task, how many rows are taken.
@@ -39,7 +39,7 @@ class PlanRow:
     available: int
     """Training instances the task has."""
     decontaminated: int
-    """Instances removed because their input overlaps a suite's test instance."""
+    """Instances removed because their input overlaps a test instance."""
     taken: int
     """Rows the mixture takes (more than ``available - decontaminated`` oversamples)."""
     factor: float
@@ -191,8 +191,9 @@ def _covered(entry: MixtureEntry, kind: str, catalog: Catalog, where: str) -> li
 
 
 def overlapping(index, texts: Iterable[str]) -> list[int]:
-    """Positions (sorted) of the texts that overlap a reference of ``index`` (an ``OverlapIndex``): 13-gram or equal."""
-    return sorted({position for position, _, _ in index.matches(texts)})
+    """Positions (sorted) of the texts that leak a reference of ``index`` (an ``OverlapIndex``; the rules are
+    medsreg.overlap's: most of a test input's informative tokens, or all of it, in the text)."""
+    return sorted({match.text for match in index.matches(texts)})
 
 
 # --------------------------------------------------------------------------- the mixing math
