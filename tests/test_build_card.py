@@ -117,7 +117,13 @@ def test_card_points_the_hub_at_the_parquet_export_when_there_is_one():
 
 def test_card_body_has_composition_suites_and_credits():
     _, plan, suites, spec, stats = _inputs()
-    _, body = _front_matter(render_card(plan, suites, stats, spec, False))
+    from medsreg.build.suites import Coverage
+
+    coverage = Coverage(checked=[("bench/medqa_en", 5), ("bench/bc4chem_test", 3)],
+                        not_checked=[("other/a_test", "credentialed"), ("other/b_test", "not configured")],
+                        suites={"bench/bench": {"complete": False, "tasks": 2, "of": 3, "missing": [
+                            {"task": "other/a_test", "category": "NLI"}], "partial_categories": {"NLI": ["other/a_test"]}}})
+    _, body = _front_matter(render_card(plan, suites, stats, spec, False, coverage=coverage))
 
     assert "A demo mixture." in body
     assert "| `samples/chemical_ner` | 125 | Named Entity Recognition | BC4CHEMD | CC-BY-4.0 | 4 | 1 | 6 | 2.00 |" in body
@@ -136,7 +142,10 @@ def test_card_body_has_composition_suites_and_credits():
         assert f"<{url}>" in body
     assert "BC4CHEMD" in body and "MedQA" in body
     assert "| seed | 7 |" in body and "| temperature | 2.0 |" in body
-    assert "| decontaminated against | bench/bench |" in body
+    assert "| decontaminated against | every test set readable here: 2 (8 test instances; see Decontamination) |" in body
+    assert "| `bench/medqa_en` | 5 |" in body and "| `bench/bc4chem_test` | 3 |" in body
+    assert "- credentialed: `other/a_test`" in body and "- not configured: `other/b_test`" in body
+    assert "**Partial**: 2 of 3 tasks" in body and "- NLI: `other/a_test`" in body
     assert "A demo | suite." in body
 
 

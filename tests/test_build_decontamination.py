@@ -125,3 +125,22 @@ def test_require_complete_refuses_a_partial_suite(runner, leaky, tmp_path):
     assert result.exit_code == 0, result.output
     assert "skipped suite leaky/bench" in result.output
     assert not (tmp_path / "out" / "suites").exists()
+
+
+def test_a_test_set_without_an_instance_is_missing_not_available(runner, leaky, tmp_path):
+    """A task whose data gives no instance is not 'available': the suite is partial and names it."""
+    root, _, _ = leaky
+    tasks = root / "leaky" / "medsreg_leaky" / "tasks"
+    write_json(tasks / "empty_test.json", _task("empty_test", "Test", []))
+    suite_file = root / "leaky" / "medsreg_leaky" / "suite.json"
+    suite = json.loads(suite_file.read_text(encoding="utf-8"))
+    suite["categories"][0]["tasks"].append({"task": "leaky/empty_test", "metrics": ["mcqa_accuracy"]})
+    write_json(suite_file, suite)
+    listed = runner.invoke(cli, ["list", "--plugins-dir", str(root), "--json", "--split", "test"])
+    assert {row["name"]: row["status"] for row in json.loads(listed.stdout)}["leaky/empty_test"] == "empty"
+    result = runner.invoke(cli, ["build", "--plugins-dir", str(root), "--output", str(tmp_path / "out"), "--quiet"])
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text(encoding="utf-8"))
+    availability = manifest["suites"]["leaky/bench"]["availability"]
+    assert availability["partial_categories"] == {"Open QA": ["leaky/empty_test"], "Private QA": ["leaky/private_test"]}
+    assert {"task": "leaky/empty_test", "status": "empty"} in manifest["decontamination"]["not_checked"]

@@ -241,7 +241,7 @@ def test_bad_input_is_one_sentence_and_exit_1(runner, plugins, model_dir, tmp_pa
         "no config": "holds no config.json, so it is not a saved model",
         "no chat template": "has no chat template (no chat_template.jinja nor chat_template in tokenizer_config.json)",
         "unknown suite": "--suite: no suite named 'bnech'. Did you mean 'bench'?",
-        "not available": "suite remote/bench none of its tasks can be read here: 1 of its 1 tasks (remote/ner_test); configure source",
+        "not available": "suite remote/bench needs test sets that are not available here: 1 of its 1 tasks (remote/ner_test); configure source",
         "other model": "already holds predictions of model",
         "other settings": "made with other generation settings (max_new_tokens 12 then, 5 now)",
         "remote code": "needs its own code (its config names custom classes), which medsreg never runs unless asked: "

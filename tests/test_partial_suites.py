@@ -224,7 +224,7 @@ def test_require_complete_refuses_a_partial_suite_in_eval(runner, unconfigured, 
 def test_no_task_readable_is_refused_without_require(runner, unconfigured, server, tmp_path):
     result = runner.invoke(cli, ["eval", "--backend", "openai", "--model", "gpt-test", "--api-base", server.url,
                                  "--suite", "meds-bench", "--output", str(tmp_path / "eval")])
-    assert "none of its tasks can be read here" in one_error(result)
+    assert "needs test sets that are not available here: all 53 of its tasks" in one_error(result)
 
 
 def test_build_writes_the_partial_suite_and_eval_data_finds_what_it_lacks(runner, unconfigured, server, tmp_path):

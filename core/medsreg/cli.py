@@ -240,7 +240,7 @@ def info_command(ctx: click.Context, task: str, as_json: bool, plugins_dirs: tup
     summary = registry_task(item.task).model_dump(mode="json")
     summary["origin"] = item.origin
     if item.task.instances is not None:
-        summary["status"] = "available"
+        summary["status"] = "available" if item.task.instances else "empty"  # a source that gives none: not available
     elif item.unavailable:
         summary["status"] = "credentialed" if item.task.access == "credentialed" else "not configured"
     else:

@@ -78,11 +78,11 @@ _COLUMNS_NOTE = (
 )
 _SHOTS_NOTE = (
     "A k-shot context is drawn from the task's other training instances: never the example itself, nor an instance "
-    "with the same input. Training examples whose input shares a 13-gram with (or normalizes equal to) a suite's test "
-    "instance were removed before mixing."
+    "with the same input. Training examples whose input overlaps a readable test instance were removed before mixing "
+    "(see Decontamination)."
 )
 _COMPOSITION_NOTE = (
-    "`available`: training instances; `decontaminated`: removed for overlapping a suite's test set; `taken`: rows "
+    "`available`: training instances; `decontaminated`: removed for overlapping a readable test set; `taken`: rows "
     "drawn for the mixture; `factor`: taken / kept (above 1 repeats instances, below 1 takes a subset)."
 )
 _DROPPED_NOTE = (
@@ -92,13 +92,14 @@ _DROPPED_NOTE = (
 
 
 def render_card(plan, suites, stats: dict[str, dict], spec: MixtureSpec | None, default: bool, *,
-                export: str | None = None, dropped: dict[str, dict[str, int]] | None = None) -> str:
+                export: str | None = None, dropped: dict[str, dict[str, int]] | None = None, coverage: Any = None) -> str:
     """The README.md of a build.
 
     ``plan``: the mixture's ``Plan`` (None when no mixture was built); ``suites``: ``[(Suite, [(SuiteTask, Task)])]``;
     ``stats``: the writer's ``{path: {"rows", "sha256", ...}}``; ``default``: built with no spec from the bundled
     sample plugins; ``export``: the export format written, if any (the card then points the Hub at those files);
-    ``dropped``: ``{task: {reason: rows}}``, the planned rows tokenization left out (``TokenCounts.dropped_by_task``).
+    ``dropped``: ``{task: {reason: rows}}``, the planned rows tokenization left out (``TokenCounts.dropped_by_task``);
+    ``coverage``: a ``suites.Coverage`` (the test sets checked against and not, each suite's missing tasks).
     """
     rows = list(plan.rows) if plan is not None else []
     tasks = tasks_in_build(rows, suites)
@@ -106,9 +107,10 @@ def render_card(plan, suites, stats: dict[str, dict], spec: MixtureSpec | None, 
     sections = [
         _introduction(metadata["pretty_name"], rows, suites, stats, spec, default, dropped or {}),
         _contents(stats),
-        _rendering(spec, [suite.name for suite, _ in suites]) if rows else "",
+        _rendering(spec, coverage) if rows else "",
         _composition(plan, rows, dropped or {}, _max_length(stats)) if rows else "",
-        _suites(suites, stats) if suites else "",
+        _decontamination(coverage) if rows and coverage is not None and spec is not None and spec.decontaminate else "",
+        _suites(suites, stats, coverage) if suites else "",
         _licences(tasks),
         _credits(tasks, suites),
     ]
@@ -262,17 +264,18 @@ def _contents(stats: dict[str, dict]) -> str:
     ]) + "\n"
 
 
-def _rendering(spec: MixtureSpec | None, built_suites: list[str]) -> str:
+def _rendering(spec: MixtureSpec | None, coverage: Any) -> str:
     if spec is None:
         return ""
-    against = list(dict.fromkeys([*spec.suites, *built_suites]))
+    checked = coverage.checked if coverage is not None else []
+    against = (f"every test set readable here: {len(checked)} ({sum(count for _, count in checked):,} test instances; "
+               "see Decontamination)" if checked else "no test set (none is readable here)")
     settings = [
         ("seed", spec.seed), ("p_original (original instruction, else a rewrite)", spec.p_original),
         ("p_zero_shot (raw input, else k-shot context)", spec.p_zero_shot), ("shots (k)", spec.shots),
         ("temperature", spec.temperature), ("cap per task", spec.cap if spec.cap is not None else "none"),
         ("total", spec.total if spec.total is not None else "sum of the tasks' counts"),
-        ("decontaminated against", (", ".join(against) or "no suite") if spec.decontaminate
-         else "nothing (decontamination off)"),
+        ("decontaminated against", against if spec.decontaminate else "nothing (decontamination off)"),
     ]
     return "\n".join([
         "## How the mixture was rendered", "",
@@ -318,13 +321,38 @@ def _composition(plan, rows: list, dropped: dict[str, dict[str, int]], max_lengt
     return "\n".join(text) + "\n"
 
 
-def _suites(suites: list, stats: dict[str, dict]) -> str:
+def _decontamination(coverage: Any) -> str:
+    text = ["## Decontamination", "",
+            "No training instance whose input overlaps a test instance (the same normalized text, or shared "
+            "informative 13-grams covering most of it; templates shared by many instances of a task do not count) is "
+            "in the mixture, as a row or as a k-shot example. It was checked against every test set readable where "
+            "it was built, whether or not its suite is built:", ""]
+    text.append(_table(("test set", "test instances"), [(f"`{name}`", f"{count:,}") for name, count in coverage.checked])
+                if coverage.checked else "- none")
+    if coverage.not_checked:
+        by_status: dict[str, list[str]] = {}
+        for name, status in coverage.not_checked:
+            by_status.setdefault(status, []).append(name)
+        text += ["", f"Not checked against {len(coverage.not_checked)} test sets that could not be read there "
+                 "(manifest.json lists each); a model trained on this mixture may have seen them:", ""]
+        for status, names in by_status.items():
+            shown = ", ".join(f"`{name}`" for name in names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+            text.append(f"- {status}: {shown}")
+    return "\n".join(text) + "\n"
+
+
+def _suites(suites: list, stats: dict[str, dict], coverage: Any = None) -> str:
     text = ["## Evaluation suites", ""]
     for suite, pairs in suites:
         tasks_of = {task.name: task for _, task in pairs}
         rows = stats.get(suite_path(suite.name), {}).get("rows")
         count = f" ({rows:,} rows)" if rows is not None else ""
+        availability = coverage.suites.get(suite.name) if coverage is not None else None
+        partial = availability["partial_categories"] if availability and not availability["complete"] else {}
         text += [f"### `{suite.name}` {suite.version}{count}", "", _line(suite.description), ""]
+        if partial:
+            text += [f"**Partial**: {availability['tasks']} of {availability['of']} tasks could be read where this was "
+                     f"built; the categories marked † miss tasks (listed below), so their scores are not the suite's.", ""]
         body = []
         for category in suite.categories:
             entries = [entry for entry in category.tasks if entry.task in tasks_of]
@@ -333,8 +361,13 @@ def _suites(suites: list, stats: dict[str, dict]) -> str:
             metrics = list(dict.fromkeys(metric for entry in entries for metric in entry.metrics))
             shots = sorted({_shots(suite, entry) for entry in entries})
             names = ", ".join(_task_label(tasks_of[entry.task]) for entry in entries)
-            body.append((category.name, names, ", ".join(metrics), ", ".join(map(str, shots))))
+            label = f"{category.name} †" if category.name in partial else category.name
+            body.append((label, names, ", ".join(metrics), ", ".join(map(str, shots))))
         text += [_table(("category", "tasks", "metrics", "shots"), body), ""]
+        if partial:
+            text += ["Missing tasks (configure their sources and rebuild):", ""]
+            text += [f"- {category}: " + ", ".join(f"`{name}`" for name in names) for category, names in partial.items()]
+            text.append("")
     text.append("Prompts use the original instruction and the official \"Input:\\n...\\nOutput:\\n\" framing with a "
                 "fixed seed, so they are identical on every machine.")
     return "\n".join(text) + "\n"
@@ -382,7 +415,7 @@ def _credits(tasks: list[Task], suites: list) -> str:
 
 
 _DECONTAMINATED_HINT = (
-    "decontaminated: {rows} whose input overlaps a suite's test instance, removed before planning so that the suites "
+    "decontaminated: {rows} whose input overlaps a test instance, removed before planning so that the suites "
     "measure unseen questions; 'decontaminate: false' in the spec keeps them, at the cost of contaminated scores"
 )
 

@@ -26,12 +26,14 @@ _HUB_REPO = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$
 
 
 def build_manifest(catalog, plan, suites, spec: MixtureSpec | None, stats: dict[str, dict],
-                   dropped: dict[str, dict[str, int]] | None = None) -> dict[str, Any]:
+                   dropped: dict[str, dict[str, int]] | None = None, *, coverage: Any = None) -> dict[str, Any]:
     """The manifest as a dict (keys in the order written), ``hash`` last.
 
     ``catalog``: the ``Catalog`` (for plugin versions); ``plan``: the mixture ``Plan`` or None; ``suites``:
     ``[(Suite, [(SuiteTask, Task)])]``; ``stats``: the writer's ``{path: {"rows", "sha256", ...}}``;
-    ``dropped``: ``{task: {reason: rows}}``, the planned rows tokenization left out (``TokenCounts.dropped_by_task``).
+    ``dropped``: ``{task: {reason: rows}}``, the planned rows tokenization left out (``TokenCounts.dropped_by_task``);
+    ``coverage``: a ``suites.Coverage``: the test sets the mixture was checked against, the others, and each suite's
+    missing tasks.
     """
     from medsreg import __version__
     from medsreg.build.plan import tasks_in_build, test_instances
@@ -83,9 +85,16 @@ def build_manifest(catalog, plan, suites, spec: MixtureSpec | None, stats: dict[
             "tasks": {task.name: {"rows": len(test_instances(task)), "metrics": list(entry.metrics),
                                   "shots": entry.shots if entry.shots is not None else suite.shots}
                       for entry, task in pairs},
+            **({"availability": coverage.suites[suite.name]} if coverage is not None and suite.name in coverage.suites
+               else {}),
         }
         for suite, pairs in suites
     }
+    if plan is not None and coverage is not None and (spec is None or spec.decontaminate):
+        manifest["decontamination"] = {
+            "checked": dict(coverage.checked),
+            "not_checked": [{"task": name, "status": status} for name, status in coverage.not_checked],
+        }
     manifest["datasets"] = {path: dict(entry) for path, entry in stats.items()}
     manifest["hash"] = manifest_hash(manifest)
     return manifest

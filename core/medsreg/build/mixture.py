@@ -45,7 +45,7 @@ class Survey:
     available: int = 0
     """Training instances the task has."""
     removed: list[int] = field(default_factory=list)
-    """Their positions whose input overlaps a suite's test instance."""
+    """Their positions whose input overlaps a test instance."""
     definition: list[str] = field(default_factory=list)
     """The instruction and its rewrites, as read (a source may provide them)."""
     unavailable: str | None = None

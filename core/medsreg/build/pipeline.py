@@ -19,6 +19,7 @@ from medsreg.build.plan import Plan, Selected, has_test_side, make_plan, select_
 from medsreg.build.render import suite_row
 from medsreg.build.spec import default_spec, load_spec
 from medsreg.build.suites import (
+    Coverage,
     SuitePlan,
     SuiteSelection,
     find_suite,
@@ -26,6 +27,7 @@ from medsreg.build.suites import (
     select_suite,
     suite_items,
     suite_sentence,
+    status_word,
     unreadable,
 )
 from medsreg.build.writer import MIXTURE_PATH, suite_path
@@ -84,6 +86,8 @@ class BuildResult:
     """{dataset path: {"rows", "sha256"}}; None for a dry run."""
     output: Path | None = None
     from_samples: bool = False
+    coverage: Coverage = field(default_factory=Coverage)
+    """The test sets the mixture was checked against and the suites' missing tasks: the card and manifest say them."""
     decontamination_s: float = 0.0
     """Seconds the training inputs spent in the overlap index, summed over the worker processes."""
 
@@ -117,7 +121,7 @@ def run_build(options: BuildOptions, *, say: Echo = print, warn: Echo = print) -
         return result
 
     result.stats = _write(options, spec, is_default and result.from_samples, catalog, result.plan, result.suites,
-                          tokenization)
+                          tokenization, result.coverage)
     result.output = options.output
     say(_summary(result))
     if tokenization is not None:  # what truncation, dropping and packing did to the mixture
@@ -198,21 +202,21 @@ def plan_build(spec: MixtureSpec, origin: str, catalog: Catalog, suite_names: tu
                      skipped_tasks + more_skipped, allow_empty=suites_only_ok and bool(suites))
     from_samples = all(row.task.plugin == SAMPLES_PLUGIN for row in plan.rows) and all(
         task.plugin == SAMPLES_PLUGIN for _, pairs in suites for _, task in pairs)
+    checked_counts = [(task.name, len(test_instances(task))) for task in checked]
     return BuildResult(plan=plan, suites=suites, selections=selections, skipped_suites=skipped_suites,
                        from_samples=from_samples, decontamination_s=sum(result.decontamination_s for result in found),
-                       checked=[(task.name, len(test_instances(task))) for task in checked], not_checked=not_checked)
+                       checked=checked_counts, not_checked=not_checked,
+                       coverage=Coverage.of(checked_counts, not_checked, selections))
 
 
 def _test_sets(items: list[LoadedTask]) -> tuple[list[Task], list[tuple[str, str]]]:
-    """(the test tasks whose test instances were read, (task, why) for the others)."""
+    """(the test tasks whose test instances were read, (task, status word) for the others)."""
     checked, not_checked = [], []
     for item in items:
         if item.task.instances is not None and test_instances(item.task):
             checked.append(item.task)
-        elif item.task.instances is not None:
-            not_checked.append((item.task.name, f"{item.task.name}: its source gives no test instance"))
         else:
-            not_checked.append((item.task.name, unreadable(item, read=True) or f"{item.task.name}: not read"))
+            not_checked.append((item.task.name, status_word(item)))
     return checked, not_checked
 
 
@@ -386,7 +390,7 @@ def _tokenization(options: BuildOptions) -> Any:
 
 
 def _write(options: BuildOptions, spec: MixtureSpec, default_samples: bool, catalog: Catalog, plan: Plan,
-           suites: list[SuitePlan], tokenization: Any = None) -> dict[str, dict]:
+           suites: list[SuitePlan], tokenization: Any = None, coverage: Coverage | None = None) -> dict[str, dict]:
     """Hand the datasets to the writer; ``default_samples``: the default spec over the bundled samples (the card says so)."""
     from medsreg.build.writer import OutputDataset, tables_of, write_build
 
@@ -431,8 +435,9 @@ def _write(options: BuildOptions, spec: MixtureSpec, default_samples: bool, cata
         mixture = plan if plan.rows else None
         return {
             "README.md": render_card(mixture, suites, stats, spec, default_samples, export=options.export,
-                                     dropped=dropped),
-            "manifest.json": dump_manifest(build_manifest(catalog, mixture, suites, spec, stats, dropped)),
+                                     dropped=dropped, coverage=coverage),
+            "manifest.json": dump_manifest(build_manifest(catalog, mixture, suites, spec, stats, dropped,
+                                                          coverage=coverage)),
         }
 
     return write_build(options.output, datasets, finalize, overwrite=options.overwrite, export=options.export,

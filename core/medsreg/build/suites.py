@@ -76,6 +76,28 @@ class SuiteSelection:
                 "partial_categories": self.partial_categories()}
 
 
+@dataclass
+class Coverage:
+    """What a build's card and manifest say it was checked against, and what it lacks."""
+
+    checked: list[tuple[str, int]] = field(default_factory=list)
+    """(test task, test instances) of every test set the mixture was decontaminated against."""
+    not_checked: list[tuple[str, str]] = field(default_factory=list)
+    """(test task, status: 'not configured', 'credentialed', 'empty' or 'unreadable') of the others."""
+    suites: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Suite name -> its availability (``SuiteSelection.to_json()`` without the machine-specific reasons)."""
+
+    @classmethod
+    def of(cls, checked: list[tuple[str, int]], not_checked: list[tuple[str, str]],
+           selections: list[SuiteSelection]) -> Coverage:
+        suites = {}
+        for selection in selections:
+            record = selection.to_json()
+            record["missing"] = [{key: value for key, value in entry.items() if key != "why"} for entry in record["missing"]]
+            suites[selection.suite.name] = record
+        return cls(checked, not_checked, suites)
+
+
 def find_suite(catalog: Catalog, query: str, where: str) -> LoadedSuite:
     """A suite by full name ('meds-bench/meds-bench') or by its name inside the plugin ('meds-bench')."""
     wanted = query.strip().lower()
@@ -97,6 +119,15 @@ def suite_items(catalog: Catalog, suite: Suite) -> list[LoadedTask]:
     """The installed tasks of the suite (to read their instances)."""
     by_name = {item.task.name: item for item in catalog.tasks}
     return [by_name[name] for name in suite.task_names() if name in by_name]
+
+
+def status_word(item: LoadedTask) -> str:
+    """One word for why a task's instances are not here, free of machine paths (for a manifest)."""
+    if item.task.instances is not None and not item.task.instances:
+        return "empty"
+    if item.unavailable or item.task.instances is None:
+        return "credentialed" if item.task.access == "credentialed" else "not configured"
+    return "unreadable"
 
 
 def unreadable(item: LoadedTask, read: bool) -> str | None:
@@ -147,9 +178,8 @@ def select_suite(catalog: Catalog, suite: Suite, *, require_complete: bool = Fal
 def suite_sentence(suite: Suite, missing: list[MissingTask], *, none: bool = False) -> str:
     """Why the suite cannot run here (``none``: no task of it can be read), and how to obtain what it lacks."""
     names = ", ".join(entry.name for entry in missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
-    lacks = "none of its tasks can be read here" if none else "needs test sets that are not available here"
-    return (f"suite {suite.name} {lacks}: {len(missing)} of its {len(suite.task_names())} tasks ({names}); "
-            f"{_how_to_obtain(missing)}")
+    count = f"all {len(missing)} of its tasks" if none and len(missing) > 1 else f"{len(missing)} of its {len(suite.task_names())} tasks"
+    return f"suite {suite.name} needs test sets that are not available here: {count} ({names}); {_how_to_obtain(missing)}"
 
 
 def _how_to_obtain(missing: list[MissingTask]) -> str:

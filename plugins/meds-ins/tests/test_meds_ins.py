@@ -137,5 +137,6 @@ def test_real_rewrite_definitions_cover_the_catalog(sources):
 
 def test_catalog_file_is_what_the_package_ships():
     pyproject = (PLUGIN / "pyproject.toml").read_text(encoding="utf-8")
-    assert '"medsreg_meds_ins/catalog.json"' in pyproject and 'medsreg_meds_ins = ["catalog.json"]' in pyproject
+    assert '"medsreg_meds_ins/catalog.json"' in pyproject and 'medsreg_meds_ins = ["catalog.json", "mixture.json"]' in pyproject
+    assert 'mixtures = ["medsreg_meds_ins/mixture.json"]' in pyproject
     json.loads(CATALOG.read_text(encoding="utf-8"))
