@@ -30,6 +30,7 @@ def test_plugins_dir_loads_a_plugin_without_installing(tmp_path, runner):
     (row,) = json.loads(result.stdout)
     assert row | {"origin": None} == {"name": "alpha", "version": "0.1.0", "package": "medsreg-alpha", "module": "medsreg_alpha",
                                       "origin": None, "hooks": ["register_tasks"], "tasks": 1, "corpora": 0, "metrics": 0, "suites": 0,
+                                      "mixtures": 0,
                                       "ok": True, "errors": []}
 
 

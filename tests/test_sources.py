@@ -397,7 +397,7 @@ def test_list_status_of_a_configured_credentialed_task_is_available(runner, thre
     assert result == {}
     assert statuses(runner, folder, "--source", f"mimic-iv={mimic}")["src/notes"] == "available"
     bad = invoke(runner, folder, "list", "--status", "ready")
-    assert bad.exit_code == 2 and "'available', 'not configured', 'credentialed'" in bad.output
+    assert bad.exit_code == 2 and "'available', 'empty', 'not configured', 'credentialed'" in bad.output
 
 
 # --------------------------------------------------------------------------- configuration mistakes
