@@ -161,6 +161,9 @@ def test_manifest_counts_equal_the_written_rows_and_every_left_out_row_is_explai
     assert f"too long: {too_long:,} rows whose prompt alone fills {MAX_LENGTH} tokens" in result.stdout
     assert "raise --max-length" in result.stdout and "empty answer: " in result.stdout
 
+    size = f"{mixture['rows']:,} examples in {mixture['blocks']:,} blocks" if "pack" in config else f"{mixture['rows']:,} rows"
+    assert f"mixture {size} from 2 tasks (1 training instance removed by decontamination)" in result.stdout
+
     card = (output / "README.md").read_text(encoding="utf-8")
     examples = f"a training mixture of {mixture['rows']:,} chat examples"
     assert examples + (f" packed into {mixture['blocks']:,} blocks" if "pack" in config else " from") in card

@@ -231,11 +231,19 @@ def _holds(suites: list[LoadedSuite], loaded: LoadedSuite) -> bool:
 def _summary(result: BuildResult) -> str:
     stats = result.stats or {}
     plan = result.plan
-    line = f"wrote {result.output}: mixture {stats.get('mixture', {}).get('rows', plan.total):,} rows from {len(plan.rows)} tasks"
+    mixture = stats.get(MIXTURE_PATH, {})
+    tokenized = mixture.get("tokenization") or {}
+    if tokenized.get("pack"):  # the dataset's rows are blocks: say the examples they hold too
+        examples = tokenized["rows"] - tokenized["dropped"]
+        size = f"{examples:,} examples in {mixture.get('rows', 0):,} blocks"
+    else:
+        size = f"{mixture.get('rows', plan.total):,} rows"
+    line = f"wrote {result.output}: mixture {size} from {len(plan.rows)} tasks"
     if not plan.rows:
         line = f"wrote {result.output}: no mixture (no training task available)"
     elif plan.spec.decontaminate:
-        line += f" ({sum(row.decontaminated for row in plan.rows):,} training instances removed by decontamination)"
+        removed = sum(row.decontaminated for row in plan.rows)
+        line += f" ({removed:,} training instance{'' if removed == 1 else 's'} removed by decontamination)"
     if result.suites:
         line += "; suites " + ", ".join(f"{suite.name} ({stats.get(suite_path(suite.name), {}).get('rows', 0):,} rows)"
                                         for suite, _ in result.suites)
