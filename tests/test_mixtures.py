@@ -6,23 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import make_plugin, task_document, write_json
+from conftest import REGISTER_SUITES, make_plugin, task_document, write_json
 from medsreg.cli import cli
 
-REGISTER_MIXTURES = """from pathlib import Path
-
-from medsreg import hookimpl
-
-
-@hookimpl
-def register_tasks():
-    return [Path(__file__).parent / 'tasks']
-
-
-@hookimpl
-def register_mixtures():
-    return [Path(__file__).parent / 'mixture.json']
-"""
+REGISTER_MIXTURES = REGISTER_SUITES.replace("register_suites", "register_mixtures").replace("suite.json", "mixture.json")
 
 
 def _task(name: str, split: str, count: int) -> dict:

@@ -8,11 +8,10 @@ from __future__ import annotations
 import csv
 import json
 import shutil
-import threading
 from pathlib import Path
 
 import pytest
-from test_eval_openai import Server
+from test_eval_openai import server  # noqa: F401  (the stub OpenAI endpoint fixture)
 from test_eval_rows import one_error
 
 from medsreg.cli import cli
@@ -30,22 +29,12 @@ ROWS = 4 * 10
 
 
 @pytest.fixture
-def server():
-    server = Server()
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-
-
-@pytest.fixture
 def unconfigured(no_sources, monkeypatch):
     """Only what --source configures is readable (the installed plugins are loaded, as a user's are)."""
     monkeypatch.setenv("MEDSREG_OFFLINE", "1")
 
 
-def evaluate(runner, server: Server, output: Path, *args: str, source: Path = FIXTURE):
+def evaluate(runner, server, output: Path, *args: str, source: Path = FIXTURE):
     return runner.invoke(cli, ["eval", "--backend", "openai", "--model", "gpt-test", "--api-base", server.url,
                                "--output", str(output), "--source", f"meds-bench={source}", "--quiet", *args])
 

@@ -22,6 +22,7 @@ from medsreg.build.suites import (
     Coverage,
     SuitePlan,
     SuiteSelection,
+    find_named,
     find_suite,
     missing_tasks,
     select_suite,
@@ -32,10 +33,9 @@ from medsreg.build.suites import (
 )
 from medsreg.build.writer import MIXTURE_PATH, suite_path
 from medsreg.catalog import Catalog, LoadedMixture, LoadedSuite, LoadedTask
-from medsreg.errors import MedsregError, UnknownNameError
+from medsreg.errors import MedsregError
 from medsreg.models import MixtureSpec, Suite, Task
 from medsreg.progress import progress_bar
-from medsreg.vocabulary import did_you_mean
 
 SAMPLES_PLUGIN = "samples"
 Echo = Callable[[str], None]
@@ -274,18 +274,9 @@ def _overridden(spec: MixtureSpec, options: BuildOptions) -> MixtureSpec:
 
 def find_mixture(catalog: Catalog, query: str) -> LoadedMixture:
     """A registered mixture by full name ('meds-ins/meds-ins') or by its name inside the plugin ('meds-ins')."""
-    wanted = query.strip().lower()
-    matches = [loaded for loaded in catalog.mixtures if wanted in (loaded.spec.name, loaded.spec.name.split("/", 1)[1])]
-    if len(matches) == 1:
-        return matches[0]
-    names = sorted(loaded.spec.name for loaded in catalog.mixtures)
-    if matches:
-        raise UnknownNameError(f"--mixture: {query!r} names several mixtures ({', '.join(names)}); give the full "
-                               "'<plugin>/<mixture>' name")
-    listing = f" Registered mixtures: {', '.join(names)}." if names else " No installed plugin registers a mixture."
-    known = names + [name.split("/", 1)[1] for name in names]
-    raise UnknownNameError(f"--mixture: no mixture named {query!r}.{did_you_mean(wanted, known)}{listing} "
-                           "'medsreg list --mixtures' lists them; or give your own with --spec FILE")
+    return find_named(catalog.mixtures, lambda loaded: loaded.spec.name, query, "--mixture", "mixture",
+                      listing="Registered mixtures", none="No installed plugin registers a mixture.",
+                      how="'medsreg list --mixtures' lists them; or give your own with --spec FILE")
 
 
 def _catalog(plugins_dirs: tuple[Path, ...], warn: Echo) -> Catalog:

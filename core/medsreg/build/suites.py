@@ -13,13 +13,16 @@ source gives no instance is missing, not available.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from medsreg.catalog import Catalog, LoadedSuite, LoadedTask, task_status
 from medsreg.errors import MedsregError, UnknownNameError
 from medsreg.models import Suite, SuiteTask, Task
 from medsreg.vocabulary import did_you_mean
+
+T = TypeVar("T")
 
 SuitePlan = tuple[Suite, list[tuple[SuiteTask, Task]]]
 """A suite and the (entry, task) pairs it runs, in the suite's order."""
@@ -98,21 +101,28 @@ class Coverage:
         return cls(checked, not_checked, suites)
 
 
-def find_suite(catalog: Catalog, query: str, where: str) -> LoadedSuite:
-    """A suite by full name ('meds-bench/meds-bench') or by its name inside the plugin ('meds-bench')."""
+def find_named(items: Sequence[T], name_of: Callable[[T], str], query: str, where: str, kind: str, *,
+               listing: str, none: str, how: str) -> T:
+    """The item of ``items`` named ``query`` in full ('<plugin>/<name>') or inside its plugin ('<name>'); an
+    ``UnknownNameError`` naming the candidates otherwise (``kind``: 'suite', 'mixture')."""
     wanted = query.strip().lower()
-    matches = [loaded for loaded in catalog.suites
-               if wanted in (loaded.suite.name, loaded.suite.name.split("/", 1)[1])]
+    matches = [item for item in items if wanted in (name_of(item), name_of(item).split("/", 1)[1])]
     if len(matches) == 1:
         return matches[0]
-    names = sorted(loaded.suite.name for loaded in catalog.suites)
     if matches:
-        raise UnknownNameError(f"{where}: {query!r} names several suites ({', '.join(n.suite.name for n in matches)}); "
-                               "give the full '<plugin>/<suite>' name")
+        raise UnknownNameError(f"{where}: {query!r} names several {kind}s ({', '.join(map(name_of, matches))}); "
+                               f"give the full '<plugin>/<{kind}>' name")
+    names = sorted(map(name_of, items))
     known = names + [name.split("/", 1)[1] for name in names]
-    listing = f" Installed suites: {', '.join(names)}." if names else " No installed plugin provides a suite."
-    raise UnknownNameError(f"{where}: no suite named {query!r}.{did_you_mean(wanted, known)}{listing} "
-                           "'medsreg list --suites' lists them")
+    found = f" {listing}: {', '.join(names)}." if names else f" {none}"
+    raise UnknownNameError(f"{where}: no {kind} named {query!r}.{did_you_mean(wanted, known)}{found} {how}")
+
+
+def find_suite(catalog: Catalog, query: str, where: str) -> LoadedSuite:
+    """A suite by full name ('meds-bench/meds-bench') or by its name inside the plugin ('meds-bench')."""
+    return find_named(catalog.suites, lambda loaded: loaded.suite.name, query, where, "suite",
+                      listing="Installed suites", none="No installed plugin provides a suite.",
+                      how="'medsreg list --suites' lists them")
 
 
 def suite_items(catalog: Catalog, suite: Suite) -> list[LoadedTask]:
