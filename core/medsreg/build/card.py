@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from medsreg.build.plan import tasks_in_build
-from medsreg.build.tokenize import REASON_LABELS, count_table, reason_hint
+from medsreg.build.tokenize import REASON_LABELS, count_table, drop_reasons, reason_hint
 from medsreg.build.writer import MIXTURE_PATH, export_name, suite_path
 from medsreg.models import MixtureSpec, Suite, SuiteTask, Task
 
@@ -418,12 +418,6 @@ _DECONTAMINATED_HINT = (
     "decontaminated: {rows} whose input overlaps a test instance, removed before planning so that the suites "
     "measure unseen questions; 'decontaminate: false' in the spec keeps them, at the cost of contaminated scores"
 )
-
-
-def drop_reasons(dropped: dict[str, dict[str, int]]) -> list[str]:
-    """The reasons in ``dropped``: tokenization's in their fixed order, then any other by name."""
-    found = {reason for reasons in dropped.values() for reason, count in reasons.items() if count}
-    return [reason for reason in REASON_LABELS if reason in found] + sorted(found - set(REASON_LABELS))
 
 
 def drop_totals(dropped: dict[str, dict[str, int]]) -> dict[str, int]:

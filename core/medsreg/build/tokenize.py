@@ -59,6 +59,15 @@ EMPTY_ANSWER = "empty_answer"
 REASON_LABELS = {TOO_LONG: "too long", EMPTY_ANSWER: "empty answer"}
 """The drop reasons of tokenization, as table headers say them."""
 
+
+
+def drop_reasons(dropped: dict[str, dict[str, int]], order: Iterable[str] = REASON_LABELS) -> list[str]:
+    """The reasons in ``dropped`` (``{task: {reason: rows}}``): those of ``order`` in its order, then any other by name."""
+    order = list(order)
+    found = {reason for reasons in dropped.values() for reason, count in reasons.items() if count}
+    return [reason for reason in order if reason in found] + sorted(found - set(order))
+
+
 _OK, _TRUNCATED, _TOO_LONG, _EMPTY = 0, 1, 2, 3
 _REASONS = {_TOO_LONG: TOO_LONG, _EMPTY: EMPTY_ANSWER}
 KEPT = frozenset({_OK, _TRUNCATED})

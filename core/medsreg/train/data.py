@@ -38,6 +38,7 @@ from medsreg.build.tokenize import (
     TOO_LONG,
     TokenCounts,
     count_table,
+    drop_reasons,
     reason_hint,
 )
 from medsreg.errors import MedsregError
@@ -198,9 +199,7 @@ def drop_lines(counts: TokenCounts, where: Path | str, config: Any) -> list[str]
     lost = counts.dropped_by_task()
     if not lost:
         return []
-    reasons = list(dict.fromkeys(reason for reason in [NOT_SELECTED, *REASON_LABELS]
-                                 if any(reason in entry for entry in lost.values())))
-    reasons += sorted({reason for entry in lost.values() for reason in entry} - set(reasons))
+    reasons = drop_reasons(lost, order=(NOT_SELECTED, *REASON_LABELS))
     labels = {NOT_SELECTED: "not in 'tasks'", **REASON_LABELS}
     header = ("task", "rows", *[labels.get(reason, reason.replace("_", " ")) for reason in reasons], "trained")
 
