@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 
 import pytest
 from medsreg.build.card import hub_licenses, render_card, size_category
@@ -92,7 +93,7 @@ def _front_matter(card: str) -> tuple[dict, str]:
 
 def test_card_metadata_uses_the_hub_vocabularies():
     _, plan, suites, spec, stats = _inputs()
-    metadata, _ = _front_matter(render_card(plan, suites, stats, spec, False))
+    metadata, _ = _front_matter(render_card([plan], suites, stats, False))
 
     assert metadata["license"] == ["cc-by-4.0", "cc0-1.0", "other"]  # LicenseRef-MedQA has no Hub id
     assert metadata["language"] == ["en", "zh"]
@@ -110,7 +111,7 @@ def test_card_metadata_uses_the_hub_vocabularies():
 
 def test_card_points_the_hub_at_the_parquet_export_when_there_is_one():
     _, plan, suites, spec, stats = _inputs()
-    metadata, _ = _front_matter(render_card(plan, suites, stats, spec, False, export="parquet"))
+    metadata, _ = _front_matter(render_card([plan], suites, stats, False, export="parquet"))
     paths = [config["data_files"][0]["path"] for config in metadata["configs"]]
     assert paths == ["export/mixture.parquet", "export/suites--bench--bench.parquet"]
 
@@ -123,7 +124,7 @@ def test_card_body_has_composition_suites_and_credits():
                         not_checked=[("other/a_test", "credentialed"), ("other/b_test", "not configured")],
                         suites={"bench/bench": {"complete": False, "tasks": 2, "of": 3, "missing": [
                             {"task": "other/a_test", "category": "NLI"}], "partial_categories": {"NLI": ["other/a_test"]}}})
-    _, body = _front_matter(render_card(plan, suites, stats, spec, False, coverage=coverage))
+    _, body = _front_matter(render_card([plan], suites, stats, False, coverage=coverage))
 
     assert "A demo mixture." in body
     assert "| `samples/chemical_ner` | 125 | Named Entity Recognition | BC4CHEMD | CC-BY-4.0 | 4 | 1 | 6 | 2.00 |" in body
@@ -151,14 +152,14 @@ def test_card_body_has_composition_suites_and_credits():
 
 def test_card_says_when_it_was_built_from_the_sample_plugins():
     _, plan, suites, spec, stats = _inputs()
-    assert "built from the bundled sample plugins" in render_card(plan, suites, stats, spec, True)
-    assert "built from the bundled sample plugins" not in render_card(plan, suites, stats, spec, False)
+    assert "built from the bundled sample plugins" in render_card([plan], suites, stats, True)
+    assert "built from the bundled sample plugins" not in render_card([plan], suites, stats, False)
 
 
 def test_card_is_deterministic_and_holds_no_dates_or_paths(tmp_path):
     def card() -> str:
         _, plan, suites, spec, stats = _inputs(tmp_path)
-        return render_card(plan, suites, stats, spec, False)
+        return render_card([plan], suites, stats, False)
 
     first, second = card(), card()
     assert first == second
@@ -169,7 +170,7 @@ def test_card_is_deterministic_and_holds_no_dates_or_paths(tmp_path):
 def test_card_of_suites_only_and_of_credentialed_sources():
     _, _, suites, _, stats = _inputs()
     suites[0][1][0][1].access = "credentialed"
-    card = render_card(None, suites, {"suites/bench--bench": stats["suites/bench--bench"]}, None, False)
+    card = render_card([], suites, {"suites/bench--bench": stats["suites/bench--bench"]}, False)
     metadata, body = _front_matter(card)
     assert metadata["pretty_name"] == "medsreg evaluation suites"
     assert "Composition of the mixture" not in body and "Evaluation suites" in body
@@ -187,7 +188,7 @@ def test_licence_and_size_helpers():
 
 def test_manifest_records_versions_sources_spec_counts_and_hashes():
     catalog, plan, suites, spec, stats = _inputs()
-    manifest = build_manifest(catalog, plan, suites, spec, stats)
+    manifest = build_manifest(catalog, [plan], suites, stats)
 
     from medsreg import __version__
     assert manifest["medsreg_version"] == __version__
@@ -196,12 +197,13 @@ def test_manifest_records_versions_sources_spec_counts_and_hashes():
     assert ner["source_revision"] == "2026-11-22" and ner["version"] == "1.0" and ner["license"] == "CC-BY-4.0"
     assert ner["instances_from"] == [{"kind": "local", "key": "meds-ins", "path": "task125_bc4chem.json"}]
     assert manifest["tasks"]["samples/translation_zh_en"]["instances_from"][0]["repo_id"] == "owner/meds-ins"
-    assert manifest["spec"] == spec.model_dump(mode="json") and manifest["seed"] == 7
-    assert manifest["mixture"]["tasks"]["samples/chemical_ner"] == {"available": 4, "decontaminated": 1, "taken": 6,
+    mixture = manifest["mixtures"]["mixture"]
+    assert mixture["spec"] == spec.model_dump(mode="json") and mixture["seed"] == 7 and mixture["name"] == spec.name
+    assert mixture["tasks"]["samples/chemical_ner"] == {"available": 4, "decontaminated": 1, "taken": 6,
                                                                     "factor": 2.0, "dropped": {}, "rows": 6}
-    assert manifest["mixture"]["rows"] == manifest["mixture"]["planned"] == 8 == stats["mixture"]["rows"]
-    assert manifest["mixture"]["dropped"] == {} and manifest["mixture"]["decontaminated"] == 1
-    assert "blocks" not in manifest["mixture"]
+    assert mixture["rows"] == mixture["planned"] == 8 == stats["mixture"]["rows"]
+    assert mixture["dropped"] == {} and mixture["decontaminated"] == 1
+    assert "blocks" not in mixture
     assert manifest["suites"]["bench/bench"]["tasks"]["bench/medqa_en"] == {"rows": 4, "metrics": ["mcqa_accuracy"],
                                                                           "shots": 0}
     assert manifest["suites"]["bench/bench"]["path"] == "suites/bench--bench"
@@ -211,21 +213,24 @@ def test_manifest_records_versions_sources_spec_counts_and_hashes():
 
 def test_manifest_hash_covers_everything_but_itself():
     catalog, plan, suites, spec, stats = _inputs()
-    manifest = build_manifest(catalog, plan, suites, spec, stats)
+    manifest = build_manifest(catalog, [plan], suites, stats)
     assert manifest["hash"] == manifest_hash({**manifest, "hash": "ignored"})
 
     changed_rows = dict(stats, mixture={**stats["mixture"], "sha256": "3" * 64})
-    assert build_manifest(catalog, plan, suites, spec, changed_rows)["hash"] != manifest["hash"]
+    assert build_manifest(catalog, [plan], suites, changed_rows)["hash"] != manifest["hash"]
     reseeded = spec.model_copy(update={"seed": 8})
-    assert build_manifest(catalog, plan, suites, reseeded, stats)["hash"] != manifest["hash"]
+    assert build_manifest(catalog, [replace(plan, spec=reseeded)], suites, stats)["hash"] != manifest["hash"]
     edited = json.loads(dump_manifest(manifest))
-    edited["seed"] = 99
+    edited["mixtures"]["mixture"]["seed"] = 99
     assert not verify_manifest(edited)
 
 
 def test_manifest_bytes_are_deterministic_and_hold_no_machine_paths(tmp_path):
-    first = dump_manifest(build_manifest(*_inputs(tmp_path)))
-    second = dump_manifest(build_manifest(*_inputs(tmp_path)))
+    def manifest() -> str:
+        catalog, plan, suites, _, stats = _inputs(tmp_path)
+        return dump_manifest(build_manifest(catalog, [plan], suites, stats))
+
+    first, second = manifest(), manifest()
     assert first == second and first.endswith("}\n")
     assert str(tmp_path) not in first and "/home/someone" not in first and "file://" not in first
     loaded = json.loads(first)
@@ -252,7 +257,7 @@ def _tokenized_inputs(pack: bool = False):
 @pytest.mark.parametrize("pack", [False, True])
 def test_manifest_counts_rows_left_out_per_task_and_reason(pack):
     catalog, plan, suites, spec, stats, dropped, written = _tokenized_inputs(pack)
-    mixture = build_manifest(catalog, plan, suites, spec, stats, dropped)["mixture"]
+    mixture = build_manifest(catalog, [plan], suites, stats, {"mixture": dropped})["mixtures"]["mixture"]
     assert mixture["planned"] == plan.total and mixture["rows"] == written
     assert mixture["dropped"] == {"empty_answer": 1, "too_long": 2}
     tasks = mixture["tasks"]
@@ -267,7 +272,7 @@ def test_manifest_counts_rows_left_out_per_task_and_reason(pack):
 
 def test_card_shows_rows_left_out_per_task_and_reason_with_how_to_keep_them():
     _, plan, suites, spec, stats, dropped, written = _tokenized_inputs()
-    _, body = _front_matter(render_card(plan, suites, stats, spec, False, dropped=dropped))
+    _, body = _front_matter(render_card([plan], suites, stats, False, dropped={"mixture": dropped}))
     assert f"a training mixture of {written:,} chat examples from 2 tasks" in body
     # taken, then too long / empty answer, then what is left in the mixture
     assert "| `samples/chemical_ner` | 125 | Named Entity Recognition | BC4CHEMD | CC-BY-4.0 | 4 | 1 | 6 | 0 | 1 | 5 | 2.00 |" in body
@@ -281,7 +286,7 @@ def test_card_shows_rows_left_out_per_task_and_reason_with_how_to_keep_them():
 
 def test_card_of_a_packed_build_says_examples_and_blocks():
     _, plan, suites, spec, stats, dropped, written = _tokenized_inputs(pack=True)
-    _, body = _front_matter(render_card(plan, suites, stats, spec, False, dropped=dropped))
+    _, body = _front_matter(render_card([plan], suites, stats, False, dropped={"mixture": dropped}))
     assert f"a training mixture of {written:,} chat examples packed into 2 blocks from 2 tasks" in body
 
 

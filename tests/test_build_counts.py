@@ -27,7 +27,7 @@ MAX_LENGTH = 192
 
 def assert_build_counts(output: Path) -> dict:
     """The manifest of the build in ``output`` against its datasets, read back with load_from_disk: every dataset's
-    rows, the mixture's rows (examples; with --pack, its blocks apart) in total and per task, and the rows left out
+    rows, each mixture's rows (examples; with --pack, its blocks apart) in total and per task, and the rows left out
     adding up to what the plan took. Returns the manifest."""
     from datasets import load_from_disk
 
@@ -36,9 +36,8 @@ def assert_build_counts(output: Path) -> dict:
     for path, entry in manifest["datasets"].items():
         written[path] = load_from_disk(str(output / path))[entry["split"]]
         assert entry["rows"] == written[path].num_rows, path
-    mixture = manifest.get("mixture")
-    if mixture is not None and mixture["path"] is not None:
-        data = written[mixture["path"]]
+    for path, mixture in manifest["mixtures"].items():
+        data = written[path]
         if "blocks" in mixture:  # packed: the dataset's rows are blocks; each lists the tasks of its examples
             assert mixture["blocks"] == data.num_rows
             per_task = Counter(task for tasks in data["tasks"] for task in tasks)
@@ -52,7 +51,7 @@ def assert_build_counts(output: Path) -> dict:
         assert mixture["planned"] == sum(task["taken"] for task in mixture["tasks"].values())
         assert mixture["rows"] == mixture["planned"] - sum(mixture["dropped"].values())
         assert mixture["decontaminated"] == sum(task["decontaminated"] for task in mixture["tasks"].values())
-        tokenization = manifest["datasets"][mixture["path"]].get("tokenization")
+        tokenization = manifest["datasets"][path].get("tokenization")
         if tokenization is not None:
             assert tokenization["rows"] == mixture["planned"] and tokenization["dropped"] == sum(mixture["dropped"].values())
             assert tokenization["dropped_by_reason"] == mixture["dropped"]
@@ -124,22 +123,22 @@ def test_manifest_counts_equal_the_written_rows_and_every_left_out_row_is_explai
 
     plain = _build(runner, plugins, tmp_path / "plain")
     manifest = assert_build_counts(tmp_path / "plain")
-    assert manifest["mixture"]["tasks"]["demo/notes"]["decontaminated"] == 1  # the planted copy of the quiz
+    assert manifest["mixtures"]["mixture"]["tasks"]["demo/notes"]["decontaminated"] == 1  # the planted copy of the quiz
     if config == "plain":
-        assert manifest["mixture"]["rows"] == manifest["mixture"]["planned"] and manifest["mixture"]["dropped"] == {}
+        assert manifest["mixtures"]["mixture"]["rows"] == manifest["mixtures"]["mixture"]["planned"] and manifest["mixtures"]["mixture"]["dropped"] == {}
         assert "rows left out: 1 of 2 tasks lost some" in plain.stdout and "decontaminated: 1 training instance" in plain.stdout
         return
 
     rows = load_from_disk(str(tmp_path / "plain" / "mixture"))["train"]
     expected = _expected_drops(rows, load_chat_tokenizer(tokenizer_dir))
-    assert expected["demo/reports"] == {"too_long": manifest["mixture"]["tasks"]["demo/reports"]["taken"]}
+    assert expected["demo/reports"] == {"too_long": manifest["mixtures"]["mixture"]["tasks"]["demo/reports"]["taken"]}
     assert expected["demo/notes"].get("empty_answer")  # the fixture exercises both reasons
 
     output = tmp_path / "tokenized"
     args = ["--tokenizer", str(tokenizer_dir), "--max-length", str(MAX_LENGTH)] + (["--pack"] if "pack" in config else [])
     result = _build(runner, plugins, output, *args)
     manifest = assert_build_counts(output)
-    mixture = manifest["mixture"]
+    mixture = manifest["mixtures"]["mixture"]
     assert {name: task["dropped"] for name, task in mixture["tasks"].items() if task["dropped"]} == expected
     assert mixture["tasks"]["demo/reports"]["rows"] == 0
     assert ("blocks" in mixture) == ("pack" in config)
@@ -191,7 +190,7 @@ def test_the_bundled_samples_build_counts_add_up(runner, tmp_path, monkeypatch, 
         args += [extra[0], str(save_tokenizer(tmp_path / "tokenizer")), "--max-length", "256", *extra[1:]]
     result = runner.invoke(cli, args)
     assert result.exit_code == 0, result.output
-    mixture = assert_build_counts(tmp_path / "out")["mixture"]
+    mixture = assert_build_counts(tmp_path / "out")["mixtures"]["mixture"]
     if extra:
         assert mixture["dropped"], "the sample prompts with shots pass 256 tokens of the tiny tokenizer"
         assert f"total ({len(mixture['tasks'])} tasks)" in result.stdout and "raise --max-length" in result.stdout

@@ -94,7 +94,7 @@ def test_a_partial_suite_keeps_every_readable_test_instance_out_of_the_mixture(r
     # the suite holds the readable test set, and the manifest names the missing one
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text(encoding="utf-8"))
     assert list(manifest["suites"]["leaky/bench"]["tasks"]) == ["leaky/qa_test"]
-    assert manifest["mixture"]["tasks"]["leaky/qa_train"]["decontaminated"] == 25
+    assert manifest["mixtures"]["mixture"]["tasks"]["leaky/qa_train"]["decontaminated"] == 25
 
 
 def test_decontamination_needs_no_suite(runner, leaky, tmp_path):

@@ -9,7 +9,10 @@ What counts as a leak (the constants below say why):
 
 * Boilerplate is learned per group (a task), on both sides: a window held by many distinct texts
   of one group (:func:`boilerplate_holders`) is how that task is written (a prompt template, a
-  question stem, a template followed by a popular first option), never evidence. A reference's
+  question stem, a template followed by a popular first option), never evidence. On the reference
+  side a window held by many texts of several groups (:func:`boilerplate_holders` of all the
+  references) is boilerplate too: one template shared by a family of small tasks (MMedLM's prompt
+  over six languages' test sets of a few questions each), which no single task holds often enough. A reference's
   tokens under its group's boilerplate windows are not *informative*; a text's tokens under its
   group's boilerplate windows cover nothing (a window that is template but for its last token is
   no evidence either way).
@@ -316,11 +319,12 @@ class _Windows:
     """Reference-side hashes (windows, or whole texts), sorted, each with the token it starts at and its text.
 
     With ``limits``, the windows held by at least ``limits[group]`` distinct texts (by whole-text hash) of one
-    group are that group's boilerplate: left out, their start tokens kept in ``boilerplate``.
+    group are that group's boilerplate, and those held by ``shared_limit`` distinct texts of two groups or more
+    are everyone's: left out, their start tokens kept in ``boilerplate``.
     """
 
     def __init__(self, hashes: np.ndarray, starts: np.ndarray, owners: np.ndarray, *, texts: np.ndarray | None = None,
-                 groups: np.ndarray | None = None, limits: np.ndarray | None = None):
+                 groups: np.ndarray | None = None, limits: np.ndarray | None = None, shared_limit: int = 0):
         order = np.argsort(hashes)
         hashes, starts, owners = hashes[order], starts[order], owners[order]
         self.boilerplate = np.empty(0, np.int64)
@@ -336,6 +340,8 @@ class _Windows:
             owners[runs], starts[runs] = run_owners, run_starts
             if limits is not None:
                 boilerplate = _many(run_hashes, groups[run_owners], texts[run_owners], limits)
+                if shared_limit:
+                    boilerplate |= _shared(run_hashes, groups[run_owners], texts[run_owners], shared_limit)
                 if boilerplate.any():
                     self.boilerplate = run_starts[boilerplate]
                     keep = np.ones(hashes.size, dtype=bool)
@@ -401,6 +407,21 @@ def _many(hashes: np.ndarray, groups: np.ndarray, texts: np.ndarray, limits: np.
     return np.repeat(counts >= limits[groups[firsts]], np.diff(np.r_[firsts, hashes.size]))
 
 
+def _shared(hashes: np.ndarray, groups: np.ndarray, texts: np.ndarray, limit: int) -> np.ndarray:
+    """For rows sorted by (hash, group, text): whether their hash is held by ``limit`` distinct (group, text) pairs of
+    two groups or more."""
+    new = np.ones(hashes.size, dtype=bool)
+    new[1:] = hashes[1:] != hashes[:-1]
+    distinct = new.copy()
+    distinct[1:] |= (groups[1:] != groups[:-1]) | (texts[1:] != texts[:-1])
+    another = np.zeros(hashes.size, dtype=bool)
+    another[1:] = ~new[1:] & (groups[1:] != groups[:-1])
+    firsts = np.flatnonzero(new)
+    counts = np.add.reduceat(distinct.astype(np.int64), firsts)
+    spread = np.add.reduceat(another.astype(np.int64), firsts) > 0
+    return np.repeat((counts >= limit) & spread, np.diff(np.r_[firsts, hashes.size]))
+
+
 def _group_ids(groups: Sequence[Hashable] | None, count: int) -> np.ndarray:
     """Each text's group as a small integer (all 0 without groups)."""
     if groups is None:
@@ -444,7 +465,8 @@ class OverlapIndex:
         self._offsets = np.zeros(count + 1, np.int64)  # reference i's tokens: offsets[i] to offsets[i + 1]
         np.cumsum(token_counts, out=self._offsets[1:])
         self.windows = _Windows(np.concatenate(window_hashes), np.concatenate(window_starts), np.concatenate(window_owners),
-                                texts=whole_hashes, groups=group_ids, limits=_limits(np.bincount(group_ids)))
+                                texts=whole_hashes, groups=group_ids, limits=_limits(np.bincount(group_ids)),
+                                shared_limit=boilerplate_holders(count))
         # informative tokens: those under none of their group's boilerplate windows (counted before each token)
         self._informative_before = _uncovered(self.windows.boilerplate, base, size)
         self._informative = np.diff(self._informative_before[self._offsets])

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from medsreg.build.plan import tasks_in_build
-from medsreg.build.tokenize import REASON_LABELS, count_table, drop_reasons, reason_hint
+from medsreg.build.tokenize import REASON_LABELS, count_table, drop_reasons, drop_totals, reason_hint
 from medsreg.build.writer import MIXTURE_PATH, export_name, suite_path
 from medsreg.models import MixtureSpec, Suite, SuiteTask, Task
 
@@ -68,7 +68,7 @@ _SAMPLES_NOTE = (
 _REPRODUCIBLE_NOTE = (
     "Rebuilding with the same plugins, sources and spec gives the same bytes: `manifest.json` records the versions, "
     "the spec, the seed and a sha256 per dataset (of its Arrow files in order: "
-    "`cat mixture/train/data-*.arrow | sha256sum`)."
+    "`cat {example}/data-*.arrow | sha256sum`)."
 )
 _COLUMNS_NOTE = (
     "Training rows carry `messages` (system / user / assistant: the TRL conversational format), `prompt` / "
@@ -91,25 +91,30 @@ _DROPPED_NOTE = (
 )
 
 
-def render_card(plan, suites, stats: dict[str, dict], spec: MixtureSpec | None, default: bool, *,
-                export: str | None = None, dropped: dict[str, dict[str, int]] | None = None, coverage: Any = None) -> str:
+def render_card(plans: list, suites, stats: dict[str, dict], default: bool, *, export: str | None = None,
+                dropped: dict[str, dict[str, dict[str, int]]] | None = None, coverage: Any = None) -> str:
     """The README.md of a build.
 
-    ``plan``: the mixture's ``Plan`` (None when no mixture was built); ``suites``: ``[(Suite, [(SuiteTask, Task)])]``;
-    ``stats``: the writer's ``{path: {"rows", "sha256", ...}}``; ``default``: built with no spec from the bundled
-    sample plugins; ``export``: the export format written, if any (the card then points the Hub at those files);
-    ``dropped``: ``{task: {reason: rows}}``, the planned rows tokenization left out (``TokenCounts.dropped_by_task``);
-    ``coverage``: a ``suites.Coverage`` (the test sets checked against and not, each suite's missing tasks).
+    ``plans``: the mixtures' ``Plan`` (each knows its folder; those without rows are left out); ``suites``:
+    ``[(Suite, [(SuiteTask, Task)])]``; ``stats``: the writer's ``{path: {"rows", "sha256", ...}}``; ``default``:
+    built with no spec from the bundled sample plugins; ``export``: the export format written, if any (the card then
+    points the Hub at those files); ``dropped``: ``{mixture path: {task: {reason: rows}}}``, the planned rows
+    tokenization left out (``TokenCounts.dropped_by_task``); ``coverage``: a ``suites.Coverage`` (the test sets
+    checked against and not, each suite's missing tasks).
     """
-    rows = list(plan.rows) if plan is not None else []
-    tasks = tasks_in_build(rows, suites)
-    metadata = card_metadata(tasks, stats, spec, export)
+    plans = [plan for plan in plans if plan.rows]
+    dropped = dropped or {}
+    tasks = tasks_in_build([row for plan in plans for row in plan.rows], suites)
+    metadata = card_metadata(tasks, stats, [plan.spec for plan in plans], export,
+                             default_config=plans[0].path if plans else None)
+    several = len(plans) > 1
     sections = [
-        _introduction(metadata["pretty_name"], rows, suites, stats, spec, default, dropped or {}),
+        _introduction(metadata["pretty_name"], plans, suites, stats, default, dropped),
         _contents(stats),
-        _rendering(spec, coverage) if rows else "",
-        _composition(plan, rows, dropped or {}, _max_length(stats)) if rows else "",
-        _decontamination(coverage) if rows and coverage is not None and spec is not None and spec.decontaminate else "",
+        *(section for plan in plans for section in (
+            _rendering(plan, coverage, several),
+            _composition(plan, dropped.get(plan.path) or {}, _max_length(stats, plan.path), several))),
+        _decontamination(coverage) if coverage is not None and any(plan.spec.decontaminate for plan in plans) else "",
         _suites(suites, stats, coverage) if suites else "",
         _licences(tasks),
         _credits(tasks, suites),
@@ -120,33 +125,33 @@ def render_card(plan, suites, stats: dict[str, dict], spec: MixtureSpec | None, 
 # --------------------------------------------------------------------------- metadata
 
 
-def card_metadata(tasks: list[Task], stats: dict[str, dict], spec: MixtureSpec | None,
-                  export: str | None = None) -> dict[str, Any]:
-    """The YAML header as a dict, keys in the order written."""
+def card_metadata(tasks: list[Task], stats: dict[str, dict], specs: list[MixtureSpec], export: str | None = None, *,
+                  default_config: str | None = None) -> dict[str, Any]:
+    """The YAML header as a dict, keys in the order written; ``default_config``: the dataset the Hub shows first."""
     languages = sorted({code for task in tasks
                         for code in [*task.input_languages, *task.output_languages, *task.instruction_languages]})
     categories = {"text-generation"} | {HUB_TASK_CATEGORIES[c] for task in tasks for c in task.categories
                                         if c in HUB_TASK_CATEGORIES}
     total_rows = sum(entry["rows"] for entry in stats.values())
     metadata: dict[str, Any] = {
-        "pretty_name": pretty_name(spec),
+        "pretty_name": pretty_name(specs),
         "license": hub_licenses(task.license for task in tasks),
         "language": languages,
         "multilinguality": "multilingual" if len(languages) > 1 else "monolingual",
         "task_categories": sorted(categories),
         "size_categories": [size_category(total_rows)],
         "tags": ["medical"] + (["synthetic"] if tasks and any(task.synthetic for task in tasks) else []),
-        "configs": _configs(stats, export),
+        "configs": _configs(stats, export, default_config),
     }
     if not languages:
         del metadata["language"], metadata["multilinguality"]
     return metadata
 
 
-def pretty_name(spec: MixtureSpec | None) -> str:
-    if spec is None:
+def pretty_name(specs: list[MixtureSpec]) -> str:
+    if not specs:
         return "medsreg evaluation suites"
-    return f"medsreg build: {spec.name}"
+    return "medsreg build: " + ", ".join(spec.name for spec in specs)
 
 
 def hub_licenses(expressions: Iterable[str | None]) -> list[str]:
@@ -169,7 +174,7 @@ def size_category(rows: int) -> str:
     return "n>1B"
 
 
-def _configs(stats: dict[str, dict], export: str | None) -> list[dict[str, Any]]:
+def _configs(stats: dict[str, dict], export: str | None, default: str | None) -> list[dict[str, Any]]:
     """Hub dataset configs: one per dataset, over the Parquet export when written, else the Arrow files."""
     configs = []
     for path, entry in stats.items():
@@ -180,7 +185,7 @@ def _configs(stats: dict[str, dict], export: str | None) -> list[dict[str, Any]]
             files = f"{path}/{split}/data-*.arrow"
         config: dict[str, Any] = {"config_name": path.replace("/", "--"),
                                   "data_files": [{"split": split, "path": files}]}
-        if path == MIXTURE_PATH:
+        if path == default:
             config["default"] = True
         configs.append(config)
     return configs
@@ -223,27 +228,38 @@ def _scalar(value: Any) -> str:
 # --------------------------------------------------------------------------- body
 
 
-def _introduction(title: str, rows: list, suites: list, stats: dict[str, dict], spec: MixtureSpec | None,
-                  default: bool, dropped: dict[str, dict[str, int]]) -> str:
+def _introduction(title: str, plans: list, suites: list, stats: dict[str, dict], default: bool,
+                  dropped: dict[str, dict[str, dict[str, int]]]) -> str:
     from medsreg import __version__
 
-    parts = []
-    if rows:
-        examples = sum(row.taken for row in rows) - sum(sum(reasons.values()) for reasons in dropped.values())
-        blocks = stats.get(MIXTURE_PATH, {}).get("rows") if _packed(stats) else None
+    def size(plan) -> str:
+        lost = dropped.get(plan.path) or {}
+        examples = plan.total - sum(sum(reasons.values()) for reasons in lost.values())
+        blocks = stats.get(plan.path, {}).get("rows") if _packed(stats, plan.path) else None
         packed = f" packed into {blocks:,} blocks" if blocks is not None else ""
-        parts.append(f"a training mixture of {examples:,} chat examples{packed} from {len(rows)} tasks")
+        return f"{examples:,} chat examples{packed} from {len(plan.rows)} tasks"
+
+    parts = []
+    if len(plans) == 1:
+        parts.append(f"a training mixture of {size(plans[0])}")
+    elif plans:
+        parts.append(f"{len(plans)} training mixtures (" + "; ".join(f"`{plan.spec.name}` in `{plan.path}/`: {size(plan)}"
+                                                                     for plan in plans) + ")")
     if suites:
         names = ", ".join(f"`{suite.name}`" for suite, _ in suites)
         parts.append(f"{len(suites)} evaluation suite{'s' if len(suites) != 1 else ''} ({names}) rendered as the "
                      "official evaluation prompts them")
     what = " and ".join(parts) if parts else "no datasets"
     text = [f"# {title}", "", f"This folder holds {what}, assembled by `medsreg build` (medsreg {__version__})."]
-    if spec is not None and spec.description:
-        text += ["", spec.description]
+    described = [plan.spec for plan in plans if plan.spec.description]
+    if len(plans) == 1 and described:
+        text += ["", described[0].description]
+    elif described:
+        text += [""] + [f"- `{spec.name}`: {_line(spec.description)}" for spec in described]
     if default:
         text += ["", _SAMPLES_NOTE]
-    text += ["", _REPRODUCIBLE_NOTE]
+    example = next(iter(stats), MIXTURE_PATH)  # the first dataset: a mixture when there is one
+    text += ["", _REPRODUCIBLE_NOTE.format(example=f"{example}/{stats.get(example, {}).get('split', 'train')}")]
     return "\n".join(text) + "\n"
 
 
@@ -264,9 +280,13 @@ def _contents(stats: dict[str, dict]) -> str:
     ]) + "\n"
 
 
-def _rendering(spec: MixtureSpec | None, coverage: Any) -> str:
-    if spec is None:
-        return ""
+def _heading(plan, several: bool) -> str:
+    """How a section names its mixture: 'the mixture', or with its name when the build holds several."""
+    return f"the mixture `{plan.spec.name}`" if several else "the mixture"
+
+
+def _rendering(plan, coverage: Any, several: bool = False) -> str:
+    spec = plan.spec
     checked = coverage.checked if coverage is not None else []
     against = (f"every test set readable here: {len(checked)} ({sum(count for _, count in checked):,} test instances; "
                "see Decontamination)" if checked else "no test set (none is readable here)")
@@ -278,13 +298,14 @@ def _rendering(spec: MixtureSpec | None, coverage: Any) -> str:
         ("decontaminated against", against if spec.decontaminate else "nothing (decontamination off)"),
     ]
     return "\n".join([
-        "## How the mixture was rendered", "",
+        f"## How {_heading(plan, several)} was rendered", "",
         _table(("setting", "value"), [(name, str(value)) for name, value in settings]), "",
         _SHOTS_NOTE,
     ]) + "\n"
 
 
-def _composition(plan, rows: list, dropped: dict[str, dict[str, int]], max_length: int | None) -> str:
+def _composition(plan, dropped: dict[str, dict[str, int]], max_length: int | None, several: bool = False) -> str:
+    rows = plan.rows
     reasons = drop_reasons(dropped)
     extra = tuple(REASON_LABELS.get(reason, reason.replace("_", " ")) for reason in reasons) + (("rows",) if reasons else ())
 
@@ -302,12 +323,12 @@ def _composition(plan, rows: list, dropped: dict[str, dict[str, int]], max_lengt
     body.append(("**total**", "", "", "", "", f"{sum(r.available for r in rows):,}",
                  f"{sum(r.decontaminated for r in rows):,}", f"{sum(r.taken for r in rows):,}",
                  *counts(sum(r.taken for r in rows), drop_totals(dropped)), ""))
-    text = ["## Composition of the mixture", "", _COMPOSITION_NOTE + (" " + _DROPPED_NOTE if reasons else ""), "",
+    text = [f"## Composition of {_heading(plan, several)}", "", _COMPOSITION_NOTE + (" " + _DROPPED_NOTE if reasons else ""), "",
             _table(header, body)]
     hints = _hints(rows, dropped, max_length)
     if hints:
         text += ["", "Rows left out, and how to keep them:", ""] + [f"- {hint}" for hint in hints]
-    skipped = list(getattr(plan, "skipped", None) or [])
+    skipped = list(plan.skipped)
     if skipped:
         # grouped: a default build skips every unconfigured task of every installed plugin (a long, repetitive list)
         groups: dict[tuple[str, str], list[str]] = {}
@@ -420,15 +441,6 @@ _DECONTAMINATED_HINT = (
 )
 
 
-def drop_totals(dropped: dict[str, dict[str, int]]) -> dict[str, int]:
-    """{reason: rows} summed over the tasks."""
-    totals: dict[str, int] = {}
-    for reasons in dropped.values():
-        for reason, count in reasons.items():
-            totals[reason] = totals.get(reason, 0) + count
-    return totals
-
-
 def _hints(rows: list, dropped: dict[str, dict[str, int]], max_length: int | None) -> list[str]:
     """One sentence per reason rows were left out: how many, why, and how to keep them."""
     hints = []
@@ -441,10 +453,11 @@ def _hints(rows: list, dropped: dict[str, dict[str, int]], max_length: int | Non
     return hints
 
 
-def drop_lines(plan, dropped: dict[str, dict[str, int]] | None, max_length: int | None) -> list[str]:
-    """What the end of 'medsreg build' prints about left-out rows: a table of the tasks that lost any (with the totals
-    over every task) and how to keep each kind; nothing when nothing was left out."""
-    rows = list(plan.rows) if plan is not None else []
+def drop_lines(plan, dropped: dict[str, dict[str, int]] | None, max_length: int | None, *, named: bool = False) -> list[str]:
+    """What the end of 'medsreg build' prints about a mixture's left-out rows: a table of the tasks that lost any (with
+    the totals over every task) and how to keep each kind; nothing when nothing was left out. ``named``: say which
+    mixture (a build of several)."""
+    rows = list(plan.rows)
     dropped = dropped or {}
     losing = [row for row in rows if row.decontaminated or dropped.get(row.task.name)]
     if not losing:
@@ -461,17 +474,17 @@ def drop_lines(plan, dropped: dict[str, dict[str, int]] | None, max_length: int 
             for row in losing]
     body.append(line(f"total ({len(rows)} tasks)", sum(r.available for r in rows), sum(r.decontaminated for r in rows),
                      sum(r.taken for r in rows), drop_totals(dropped)))
-    first = (f"rows left out: {len(losing)} of {len(rows)} tasks lost some (decontaminated: instances removed before "
+    first = (f"{f'mixture {plan.spec.name}: ' if named else ''}rows left out: {len(losing)} of {len(rows)} tasks lost some (decontaminated: instances removed before "
              "planning; the other columns: planned rows tokenization dropped)")
     return [first, *count_table(header, body), *_hints(rows, dropped, max_length)]
 
 
-def _packed(stats: dict[str, dict]) -> bool:
-    return bool(stats.get(MIXTURE_PATH, {}).get("tokenization", {}).get("pack"))
+def _packed(stats: dict[str, dict], path: str) -> bool:
+    return bool(stats.get(path, {}).get("tokenization", {}).get("pack"))
 
 
-def _max_length(stats: dict[str, dict]) -> int | None:
-    return stats.get(MIXTURE_PATH, {}).get("tokenization", {}).get("max_length")
+def _max_length(stats: dict[str, dict], path: str) -> int | None:
+    return stats.get(path, {}).get("tokenization", {}).get("max_length")
 
 
 # --------------------------------------------------------------------------- helpers

@@ -1,8 +1,8 @@
 """The manifest of a build (``OUT/manifest.json``): everything needed to say whether two builds are the same.
 
 It records the medsreg version, the version of every plugin that contributed, each task's version,
-licence and source revision (with the pinned source it was read from), the mixture spec, the seed,
-the composition, the rows per suite task, and the writer's count and content hash per dataset.
+licence and source revision (with the pinned source it was read from), and per mixture its spec, seed and
+composition; then the rows per suite task, and the writer's count and content hash per dataset.
 The composition accounts for every row: per task the instances decontamination removed, the rows
 the plan took, those tokenization dropped (per reason) and the rows in the mixture, which sum to
 the written dataset's rows (with --pack: to the examples inside its ``blocks``, the dataset's rows).
@@ -18,28 +18,30 @@ import json
 import re
 from typing import Any
 
-from medsreg.build.writer import MIXTURE_PATH, suite_path
-from medsreg.models import HubSource, LocalSource, MixtureSpec, Task, UrlSource
+from medsreg.build.tokenize import drop_totals
+from medsreg.build.writer import suite_path
+from medsreg.models import HubSource, LocalSource, Task, UrlSource
 
-MANIFEST_FORMAT = "medsreg-build/1"
+MANIFEST_FORMAT = "medsreg-build/2"
+"""/2: ``mixtures`` keyed by folder (a default build writes each registered mixture apart), each with its spec."""
 _HUB_REPO = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
-def build_manifest(catalog, plan, suites, spec: MixtureSpec | None, stats: dict[str, dict],
-                   dropped: dict[str, dict[str, int]] | None = None, *, coverage: Any = None) -> dict[str, Any]:
+def build_manifest(catalog, plans: list, suites, stats: dict[str, dict],
+                   dropped: dict[str, dict[str, dict[str, int]]] | None = None, *, coverage: Any = None) -> dict[str, Any]:
     """The manifest as a dict (keys in the order written), ``hash`` last.
 
-    ``catalog``: the ``Catalog`` (for plugin versions); ``plan``: the mixture ``Plan`` or None; ``suites``:
-    ``[(Suite, [(SuiteTask, Task)])]``; ``stats``: the writer's ``{path: {"rows", "sha256", ...}}``;
-    ``dropped``: ``{task: {reason: rows}}``, the planned rows tokenization left out (``TokenCounts.dropped_by_task``);
-    ``coverage``: a ``suites.Coverage``: the test sets the mixture was checked against, the others, and each suite's
-    missing tasks.
+    ``catalog``: the ``Catalog`` (for plugin versions); ``plans``: the mixtures' ``Plan`` (each knows its folder; those
+    without rows are left out); ``suites``: ``[(Suite, [(SuiteTask, Task)])]``; ``stats``: the writer's
+    ``{path: {"rows", "sha256", ...}}``; ``dropped``: ``{mixture path: {task: {reason: rows}}}``, the planned rows
+    tokenization left out (``TokenCounts.dropped_by_task``); ``coverage``: a ``suites.Coverage``: the test sets the
+    mixtures were checked against, the others, and each suite's missing tasks.
     """
     from medsreg import __version__
     from medsreg.build.plan import tasks_in_build, test_instances
 
-    rows = list(plan.rows) if plan is not None else []
-    tasks = {task.name: task for task in tasks_in_build(rows, suites)}
+    plans = [plan for plan in plans if plan.rows]
+    tasks = {task.name: task for task in tasks_in_build([row for plan in plans for row in plan.rows], suites)}
 
     used_plugins = sorted({task.plugin for task in tasks.values()} | {suite.plugin for suite, _ in suites})
     versions = {info.name: info.version for info in getattr(catalog, "plugins", [])}
@@ -48,35 +50,8 @@ def build_manifest(catalog, plan, suites, spec: MixtureSpec | None, stats: dict[
         "medsreg_version": __version__,
         "plugins": {name: versions.get(name) for name in used_plugins},
         "tasks": {name: _task_record(task) for name, task in sorted(tasks.items())},
-        "spec": spec.model_dump(mode="json") if spec is not None else None,
-        "seed": spec.seed if spec is not None else None,
+        "mixtures": {plan.path: _mixture_record(plan, stats, (dropped or {}).get(plan.path) or {}) for plan in plans},
     }
-    if plan is not None:
-        dropped = dropped or {}
-        lost = {row.task.name: {reason: count for reason, count in sorted(dropped.get(row.task.name, {}).items())
-                                if count} for row in rows}
-        totals: dict[str, int] = {}
-        for reasons in lost.values():
-            for reason, count in reasons.items():
-                totals[reason] = totals.get(reason, 0) + count
-        planned = sum(row.taken for row in rows)
-        mixture: dict[str, Any] = {
-            "path": MIXTURE_PATH if MIXTURE_PATH in stats else None,
-            "planned": planned,
-            "rows": planned - sum(totals.values()),
-        }
-        tokenization = stats.get(MIXTURE_PATH, {}).get("tokenization") or {}
-        if tokenization.get("pack"):  # the dataset's rows are blocks; "rows" counts the examples inside them
-            mixture["blocks"] = stats[MIXTURE_PATH]["rows"]
-        mixture.update({
-            "decontaminated": sum(row.decontaminated for row in rows),
-            "dropped": dict(sorted(totals.items())),
-            "tasks": {row.task.name: {"available": row.available, "decontaminated": row.decontaminated,
-                                      "taken": row.taken, "factor": row.factor, "dropped": lost[row.task.name],
-                                      "rows": row.taken - sum(lost[row.task.name].values())} for row in rows},
-            "skipped": [{"task": name, "why": why} for name, why in getattr(plan, "skipped", None) or []],
-        })
-        manifest["mixture"] = mixture
     manifest["suites"] = {
         suite.name: {
             "path": suite_path(suite.name),
@@ -90,7 +65,7 @@ def build_manifest(catalog, plan, suites, spec: MixtureSpec | None, stats: dict[
         }
         for suite, pairs in suites
     }
-    if plan is not None and coverage is not None and (spec is None or spec.decontaminate):
+    if coverage is not None and any(plan.spec.decontaminate for plan in plans):
         manifest["decontamination"] = {
             "checked": dict(coverage.checked),
             "not_checked": [{"task": name, "status": status} for name, status in coverage.not_checked],
@@ -98,6 +73,35 @@ def build_manifest(catalog, plan, suites, spec: MixtureSpec | None, stats: dict[
     manifest["datasets"] = {path: dict(entry) for path, entry in stats.items()}
     manifest["hash"] = manifest_hash(manifest)
     return manifest
+
+
+def _mixture_record(plan, stats: dict[str, dict], dropped: dict[str, dict[str, int]]) -> dict[str, Any]:
+    """One mixture: its spec and seed, and every row accounted for (per task: available, decontaminated, taken,
+    dropped per reason, in the dataset)."""
+    rows = list(plan.rows)
+    lost = {row.task.name: {reason: count for reason, count in sorted(dropped.get(row.task.name, {}).items()) if count}
+            for row in rows}
+    totals = drop_totals(lost)
+    planned = sum(row.taken for row in rows)
+    record: dict[str, Any] = {
+        "name": plan.spec.name,
+        "spec": plan.spec.model_dump(mode="json"),
+        "seed": plan.spec.seed,
+        "planned": planned,
+        "rows": planned - sum(totals.values()),
+    }
+    written = stats.get(plan.path, {})
+    if (written.get("tokenization") or {}).get("pack"):  # the dataset's rows are blocks; "rows" counts the examples
+        record["blocks"] = written["rows"]
+    record.update({
+        "decontaminated": sum(row.decontaminated for row in rows),
+        "dropped": dict(sorted(totals.items())),
+        "tasks": {row.task.name: {"available": row.available, "decontaminated": row.decontaminated,
+                                  "taken": row.taken, "factor": row.factor, "dropped": lost[row.task.name],
+                                  "rows": row.taken - sum(lost[row.task.name].values())} for row in rows},
+        "skipped": [{"task": name, "why": why} for name, why in plan.skipped],
+    })
+    return record
 
 
 def manifest_hash(manifest: dict[str, Any]) -> str:

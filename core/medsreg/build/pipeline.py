@@ -10,12 +10,21 @@ inside the functions that need them.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from medsreg.build.mixture import Survey, default_workers, render_tasks, shuffled_tables, survey
-from medsreg.build.plan import Plan, Selected, has_test_side, make_plan, select_tasks, test_instances
+from medsreg.build.plan import (
+    Plan,
+    Selected,
+    has_test_side,
+    is_training_task,
+    make_plan,
+    select_tasks,
+    test_instances,
+)
 from medsreg.build.render import suite_row
 from medsreg.build.spec import default_spec, load_spec
 from medsreg.build.suites import (
@@ -31,13 +40,15 @@ from medsreg.build.suites import (
     status_word,
     unreadable,
 )
-from medsreg.build.writer import MIXTURE_PATH, suite_path
+from medsreg.build.writer import MIXTURE_PATH, mixture_path, suite_path
 from medsreg.catalog import Catalog, LoadedMixture, LoadedSuite, LoadedTask
 from medsreg.errors import MedsregError
-from medsreg.models import MixtureSpec, Suite, Task
+from medsreg.models import MixtureEntry, MixtureSpec, Suite, Task
 from medsreg.progress import progress_bar
 
 SAMPLES_PLUGIN = "samples"
+_NOTHING_READABLE = "none of its training tasks can be read here ('medsreg list --mixtures' and 'medsreg info {plugin}' say " \
+    "how to configure them)"
 Echo = Callable[[str], None]
 
 
@@ -71,97 +82,135 @@ class BuildOptions:
 
 
 @dataclass
+class MixtureRequest:
+    """A mixture a build is asked for: its spec, where the spec comes from, and its folder in the output."""
+
+    spec: MixtureSpec
+    origin: str
+    path: str = MIXTURE_PATH
+    registered: bool = False
+    """A registered mixture of the default build: its tasks that cannot be read are left out (said), never errors."""
+
+
+@dataclass
 class BuildResult:
-    plan: Plan
+    plans: list[Plan]
+    """The mixtures built, each with its folder (none when only suites are built)."""
     suites: list[SuitePlan]
     selections: list[SuiteSelection] = field(default_factory=list)
     """The suites built, each with the tasks it misses (a partial suite)."""
     skipped_suites: list[tuple[str, str]] = field(default_factory=list)
     """(suite, why) for suites a default build left out."""
+    skipped_mixtures: list[tuple[str, str]] = field(default_factory=list)
+    """(mixture, why) for registered mixtures a default build left out."""
     checked: list[tuple[str, int]] = field(default_factory=list)
-    """(test task, test instances) for every test set the mixture was decontaminated against."""
+    """(test task, test instances) for every test set the mixtures were decontaminated against."""
     not_checked: list[tuple[str, str]] = field(default_factory=list)
-    """(test task, why) for the test sets that could not be read, so the mixture is not checked against them."""
+    """(test task, why) for the test sets that could not be read, so the mixtures are not checked against them."""
     stats: dict[str, dict] | None = None
     """{dataset path: {"rows", "sha256"}}; None for a dry run."""
     output: Path | None = None
     from_samples: bool = False
     coverage: Coverage = field(default_factory=Coverage)
-    """The test sets the mixture was checked against and the suites' missing tasks: the card and manifest say them."""
+    """The test sets the mixtures were checked against and the suites' missing tasks: the card and manifest say them."""
     decontamination_s: float = 0.0
     """Seconds the training inputs spent in the overlap index, summed over the worker processes."""
+    dropped: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
+    """{mixture path: {task: {reason: rows}}}: the planned rows --tokenizer left out."""
 
 
 def run_build(options: BuildOptions, *, say: Echo = print, warn: Echo = print) -> BuildResult:
-    """Build (or plan, with ``dry_run``) the mixture and the suites; ``say`` gets progress lines, ``warn`` problems."""
-    spec, origin, is_default = _spec(options)
+    """Build (or plan, with ``dry_run``) the mixtures and the suites; ``say`` gets progress lines, ``warn`` problems.
+
+    A spec (``--spec``) or a registered mixture (``--mixture``) gives one mixture, in ``mixture/``. With neither,
+    every registered mixture with a task that can be read here is built, each in ``mixtures/<plugin>--<name>/``;
+    when none can, the default spec over every available training task (the bundled samples on a fresh clone).
+    """
+    spec_file = _overridden(load_spec(options.spec), options) if options.spec is not None else None
     if not options.dry_run and options.output.exists() and not options.overwrite:
         raise MedsregError(f"the output {options.output} already exists; pass --overwrite to replace it (the old output stays "
                            "until the new one is complete) or choose another --output")
     tokenization = _tokenization(options)  # before any reading: a bad tokenizer is reported at once
     catalog = _catalog(options.plugins_dirs, warn)
-    if options.mixture is not None:
-        spec, origin, is_default = _overridden(find_mixture(catalog, options.mixture).spec, options), \
-            f"mixture {options.mixture}", False
-    result = plan_build(spec, origin, catalog, options.suites, warn, suites_only_ok=is_default,
-                        workers=options.worker_count, quiet=options.quiet, require_complete=options.require_complete)
+    requests, skipped_mixtures = _requests(options, spec_file, catalog)
+    is_default = spec_file is None and options.mixture is None
+    build = partial(plan_build, catalog=catalog, suite_names=options.suites, warn=warn, suites_only_ok=is_default,
+                    workers=options.worker_count, quiet=options.quiet, require_complete=options.require_complete)
+    result = build(requests)
+    if any(request.registered for request in requests) and not result.plans:
+        warn("note: no registered mixture has a training task that can be read here, so the default spec is built")
+        result = build([MixtureRequest(_overridden(default_spec(), options), "the default mixture spec")])
+    result.skipped_mixtures = skipped_mixtures + result.skipped_mixtures
     for name, why in result.skipped_suites:
         warn(f"note: skipped suite {name}: it {why}")
-    if not result.plan.rows:
-        warn("note: no training task is available here, so only the suites are built (no mixture/)")
-    elif result.plan.skipped:
-        warn(f"note: {len(result.plan.skipped)} training tasks the spec covers are not available here and are left out "
-             f"(e.g. {result.plan.skipped[0][1]}); 'medsreg list --status \"not configured\"' lists them")
+    for name, why in result.skipped_mixtures:
+        warn(f"note: skipped mixture {name}: {why}")
+    if not result.plans:
+        warn("note: no training task is available here, so only the suites are built (no mixture)")
+    for plan in result.plans:
+        if plan.skipped:
+            named = f"mixture {plan.spec.name}: " if len(result.plans) > 1 else ""
+            warn(f"note: {named}{len(plan.skipped)} training tasks the spec covers are not available here and are left "
+                 f"out (e.g. {plan.skipped[0][1]}); 'medsreg list --status \"not configured\"' lists them")
     if options.dry_run:
-        say(result.plan.table())
+        for plan in result.plans:
+            if len(result.plans) > 1:
+                say(f"mixture {plan.spec.name} ({plan.path}/):")
+            say(plan.table())
         for suite, pairs in result.suites:
             rows = sum(len(test_instances(task)) for _, task in pairs)
             say(f"suite {suite.name}: {len(pairs)} tasks, {rows:,} rows")
         say("dry run: nothing written")
         return result
 
-    result.stats = _write(options, spec, is_default and result.from_samples, catalog, result.plan, result.suites,
-                          tokenization, result.coverage)
+    counts = {plan.path: tokenization.fresh() for plan in result.plans} if tokenization is not None else {}
+    result.stats = _write(options, is_default and result.from_samples, catalog, result.plans, result.suites,
+                          counts, result.coverage)
+    result.dropped = {path: step.counts.dropped_by_task() for path, step in counts.items()}
     result.output = options.output
     say(_summary(result))
-    if tokenization is not None:  # what truncation, dropping and packing did to the mixture
-        say(tokenization.counts.summary(tokenization.max_length))
-    from medsreg.build.card import drop_lines  # every planned row missing from the mixture, per task and reason
+    from medsreg.build.card import drop_lines  # every planned row missing from a mixture, per task and reason
 
-    for line in drop_lines(result.plan, tokenization.counts.dropped_by_task() if tokenization is not None else None,
-                           tokenization.max_length if tokenization is not None else None):
-        say(line)
+    for plan in result.plans:
+        step = counts.get(plan.path)
+        if step is not None:  # what truncation, dropping and packing did to the mixture
+            say(("" if len(result.plans) == 1 else f"mixture {plan.spec.name}: ") + step.counts.summary(step.max_length))
+        for line in drop_lines(plan, result.dropped.get(plan.path), step.max_length if step is not None else None,
+                               named=len(result.plans) > 1):
+            say(line)
     if result.from_samples:
         say("built from the bundled sample plugins: synthetic data for trying medsreg, not for training a model")
     return result
 
 
-def plan_build(spec: MixtureSpec, origin: str, catalog: Catalog, suite_names: tuple[str, ...] = (),
+def plan_build(requests: list[MixtureRequest], catalog: Catalog, suite_names: tuple[str, ...] = (),
                warn: Echo = print, *, suites_only_ok: bool = False, workers: int = 1, quiet: bool = True,
                require_complete: bool = False) -> BuildResult:
-    """Everything but the writing: the suites and the test sets (read here), the training tasks (surveyed one at a
-    time), the plan.
+    """Everything but the writing: the suites and the test sets (read here), the training tasks (surveyed once each,
+    however many mixtures take them), a plan per mixture.
 
     ``suite_names`` empty: every suite with a readable task (partial ones marked, suites with none listed as
     skipped). ``require_complete``: a suite that misses a task is refused (named) or skipped (default build).
     ``suites_only_ok``: when no training task is available but a suite is, build the suites alone (an
-    evaluation-only installation running the default spec) instead of failing. ``workers``: processes
-    reading the training tasks; ``quiet``: no progress bar.
+    evaluation-only installation running the default spec) instead of failing. A registered mixture of the default
+    build without a readable task is left out (``skipped_mixtures``). ``workers``: processes reading the training
+    tasks; ``quiet``: no progress bar.
     """
     from medsreg.overlap import OverlapIndex
 
     explicit = _unique([find_suite(catalog, name, "--suite") for name in suite_names])
-    referenced = [find_suite(catalog, name, f"{origin}: suites[{index}]") for index, name in enumerate(spec.suites)]
-    selected = select_tasks(spec, catalog, origin)
+    referenced = [find_suite(catalog, name, f"{request.origin}: suites[{index}]")
+                  for request in requests for index, name in enumerate(request.spec.suites)]
+    chosen = [_selected(request, catalog) for request in requests]
     to_build, skipped_suites = (explicit, []) if explicit else _default_suites(catalog, require_complete)
     for loaded in [*explicit, *referenced]:  # before reading anything: these are errors, not skips
         missing = missing_tasks(catalog, loaded.suite, read=False)
         if missing and (require_complete or len(missing) == len(loaded.suite.task_names())):
             raise MedsregError(suite_sentence(loaded.suite, missing, none=len(missing) == len(loaded.suite.task_names())))
-    selected, skipped_tasks = _readable(selected)
 
-    # every test set that can be read, whether or not its suite is built or complete: none may reach the mixture
-    test_sets = [item for item in catalog.tasks if has_test_side(item.task)] if spec.decontaminate else []
+    # every test set that can be read, whether or not its suite is built or complete: none may reach a mixture
+    decontaminate = any(request.spec.decontaminate for request in requests)
+    test_sets = [item for item in catalog.tasks if has_test_side(item.task)] if decontaminate else []
     _read_instances([*test_sets, *(item for loaded in [*to_build, *referenced] for item in suite_items(catalog, loaded.suite))],
                     warn)
 
@@ -177,10 +226,12 @@ def plan_build(spec: MixtureSpec, origin: str, catalog: Catalog, suite_names: tu
         if not selection.complete:
             warn(f"warning: {selection.note()}")
         selections.append(selection)
-    for loaded in referenced:
-        missing = missing_tasks(catalog, loaded.suite, read=True)
-        if missing and require_complete:
-            raise MedsregError(f"{origin}: suites: {suite_sentence(loaded.suite, missing)}")
+    for request in requests:
+        for name in request.spec.suites:
+            loaded = find_suite(catalog, name, f"{request.origin}: suites")
+            missing = missing_tasks(catalog, loaded.suite, read=True)
+            if missing and require_complete:
+                raise MedsregError(f"{request.origin}: suites: {suite_sentence(loaded.suite, missing)}")
 
     checked, not_checked = _test_sets(test_sets)
     if not_checked:
@@ -190,23 +241,48 @@ def plan_build(spec: MixtureSpec, origin: str, catalog: Catalog, suite_names: tu
              "says how to configure the rest")
     references = [(task.name, instance["input"]) for task in checked for instance in test_instances(task)]
     index = OverlapIndex([text for _, text in references], groups=[name for name, _ in references]) if references else None
-    with progress_bar("reading training tasks", len(selected), quiet, unit=" tasks") as bar:
-        found = survey([choice.item for choice in selected], index, workers=workers, progress=bar)
-    for problem in {problem: None for result in found for problem in result.problems}:
+    # a task two mixtures take is read and checked once
+    items = list({id(choice.item): choice.item for selected, _ in chosen for choice in selected}.values())
+    with progress_bar("reading training tasks", len(items), quiet, unit=" tasks") as bar:
+        found = dict(zip(map(id, items), survey(items, index, workers=workers, progress=bar)))
+    for problem in {problem: None for result in found.values() for problem in result.problems}:
         warn(f"warning: {problem}")
-    selected, more_skipped = _read(selected, found)
     suites = [selection.plan for selection in selections]
-    plan = make_plan(spec, [choice for choice, _ in selected],
-                     {choice.item.task.name: result.available - len(result.removed) for choice, result in selected},
-                     {choice.item.task.name: result.removed for choice, result in selected},
-                     skipped_tasks + more_skipped, allow_empty=suites_only_ok and bool(suites))
-    from_samples = all(row.task.plugin == SAMPLES_PLUGIN for row in plan.rows) and all(
+    plans, skipped_mixtures = [], []
+    for request, (selected, skipped_tasks) in zip(requests, chosen):
+        read, more_skipped = _read(selected, [found[id(choice.item)] for choice in selected])
+        removed = {choice.item.task.name: result.removed if request.spec.decontaminate else [] for choice, result in read}
+        try:
+            plan = make_plan(request.spec, [choice for choice, _ in read],
+                             {choice.item.task.name: result.available - len(removed[choice.item.task.name])
+                              for choice, result in read},
+                             removed, skipped_tasks + more_skipped, path=request.path,
+                             allow_empty=request.registered or (suites_only_ok and bool(suites)))
+        except MedsregError as error:
+            if not request.registered:
+                raise
+            skipped_mixtures.append((request.spec.name, str(error).replace("the mixture spec gives", "it gives")))
+            continue
+        if plan.rows:
+            plans.append(plan)
+        elif request.registered:
+            skipped_mixtures.append((request.spec.name, _NOTHING_READABLE.format(plugin=request.spec.name.split("/")[0])))
+    from_samples = all(row.task.plugin == SAMPLES_PLUGIN for plan in plans for row in plan.rows) and all(
         task.plugin == SAMPLES_PLUGIN for _, pairs in suites for _, task in pairs)
     checked_counts = [(task.name, len(test_instances(task))) for task in checked]
-    return BuildResult(plan=plan, suites=suites, selections=selections, skipped_suites=skipped_suites,
-                       from_samples=from_samples, decontamination_s=sum(result.decontamination_s for result in found),
+    return BuildResult(plans=plans, suites=suites, selections=selections, skipped_suites=skipped_suites,
+                       skipped_mixtures=skipped_mixtures, from_samples=from_samples,
+                       decontamination_s=sum(result.decontamination_s for result in found.values()),
                        checked=checked_counts, not_checked=not_checked,
                        coverage=Coverage.of(checked_counts, not_checked, selections))
+
+
+def _selected(request: MixtureRequest, catalog: Catalog) -> tuple[list[Selected], list[tuple[str, str]]]:
+    """(the training tasks the request's spec covers whose source is configured, (task, why) for the others)."""
+    selected = select_tasks(request.spec, catalog, request.origin)
+    if request.registered:  # a default build takes what can be read of a registered mixture: a missing task is no error
+        selected = [replace(choice, explicit=False) for choice in selected]
+    return _readable(selected)
 
 
 def _test_sets(items: list[LoadedTask]) -> tuple[list[Task], list[tuple[str, str]]]:
@@ -230,20 +306,28 @@ def _holds(suites: list[LoadedSuite], loaded: LoadedSuite) -> bool:
 
 def _summary(result: BuildResult) -> str:
     stats = result.stats or {}
-    plan = result.plan
-    mixture = stats.get(MIXTURE_PATH, {})
-    tokenized = mixture.get("tokenization") or {}
-    if tokenized.get("pack"):  # the dataset's rows are blocks: say the examples they hold too
-        examples = tokenized["rows"] - tokenized["dropped"]
-        size = f"{examples:,} examples in {mixture.get('rows', 0):,} blocks"
-    else:
-        size = f"{mixture.get('rows', plan.total):,} rows"
-    line = f"wrote {result.output}: mixture {size} from {len(plan.rows)} tasks"
-    if not plan.rows:
-        line = f"wrote {result.output}: no mixture (no training task available)"
-    elif plan.spec.decontaminate:
+
+    def size(plan: Plan) -> tuple[str, str]:
+        """(rows or examples in blocks, from how many tasks; how many instances decontamination removed, or "")."""
+        written = stats.get(plan.path, {})
+        tokenized = written.get("tokenization") or {}
+        if tokenized.get("pack"):  # the dataset's rows are blocks: say the examples they hold too
+            rows = f"{tokenized['rows'] - tokenized['dropped']:,} examples in {written.get('rows', 0):,} blocks"
+        else:
+            rows = f"{written.get('rows', plan.total):,} rows"
         removed = sum(row.decontaminated for row in plan.rows)
-        line += f" ({removed:,} training instance{'' if removed == 1 else 's'} removed by decontamination)"
+        return (f"{rows} from {len(plan.rows)} tasks",
+                f"{removed:,} training instance{'' if removed == 1 else 's'} removed by decontamination"
+                if plan.spec.decontaminate else "")
+
+    if not result.plans:
+        line = f"wrote {result.output}: no mixture (no training task available)"
+    elif len(result.plans) == 1:
+        rows, removed = size(result.plans[0])
+        line = f"wrote {result.output}: mixture {rows}" + (f" ({removed})" if removed else "")
+    else:
+        line = f"wrote {result.output}: mixtures " + "; ".join(
+            f"{plan.spec.name}: " + ", ".join(part for part in size(plan) if part) for plan in result.plans)
     if result.suites:
         line += "; suites " + ", ".join(f"{suite.name} ({stats.get(suite_path(suite.name), {}).get('rows', 0):,} rows)"
                                         for suite, _ in result.suites)
@@ -253,13 +337,40 @@ def _summary(result: BuildResult) -> str:
 # --------------------------------------------------------------------------- inputs
 
 
-def _spec(options: BuildOptions) -> tuple[MixtureSpec, str, bool]:
-    """(spec with --seed / --total applied, where it comes from, whether it is the built-in default)."""
-    if options.spec is None:
-        spec, origin, is_default = default_spec(), "the default mixture spec", True
-    else:
-        spec, origin, is_default = load_spec(options.spec), str(options.spec), False
-    return _overridden(spec, options), origin, is_default
+def _requests(options: BuildOptions, spec_file: MixtureSpec | None,
+              catalog: Catalog) -> tuple[list[MixtureRequest], list[tuple[str, str]]]:
+    """The mixtures to build (--spec, --mixture, or every registered mixture with a configured task, or the default
+    spec), and (mixture, why) for the registered ones left out before reading."""
+    if spec_file is not None:
+        return [MixtureRequest(spec_file, str(options.spec))], []
+    if options.mixture is not None:
+        return [MixtureRequest(_overridden(find_mixture(catalog, options.mixture).spec, options),
+                               f"mixture {options.mixture}")], []
+    requests, skipped = [], []
+    for loaded in sorted(catalog.mixtures, key=lambda loaded: loaded.spec.name):
+        request = MixtureRequest(_overridden(loaded.spec, options), f"mixture {loaded.spec.name}",
+                                 mixture_path(loaded.spec.name), registered=True)
+        try:
+            selected, _ = _selected(request, catalog)
+        except MedsregError as error:  # a broken registered mixture must not stop the default build of the others
+            skipped.append((loaded.spec.name, f"{error} ('medsreg validate --installed' checks it)"))
+            continue
+        if selected:
+            requests.append(request)
+        else:
+            skipped.append((loaded.spec.name, _NOTHING_READABLE.format(plugin=loaded.spec.name.split("/")[0])))
+    return requests or [MixtureRequest(_overridden(_default_spec(catalog), options), "the default mixture spec")], skipped
+
+
+def _default_spec(catalog: Catalog) -> MixtureSpec:
+    """The default spec: every available training task, but the bundled samples only when no real task is configured
+    (their synthetic rows are for trying medsreg, never beside real data)."""
+    spec = default_spec()
+    real = sorted({item.task.plugin for item in catalog.tasks if item.task.plugin != SAMPLES_PLUGIN
+                   and is_training_task(item.task) and unreadable(item, read=False) is None})
+    if not real:
+        return spec
+    return spec.model_copy(update={"include": [MixtureEntry(plugin=name) for name in real]})
 
 
 def _overridden(spec: MixtureSpec, options: BuildOptions) -> MixtureSpec:
@@ -292,7 +403,8 @@ def _catalog(plugins_dirs: tuple[Path, ...], warn: Echo) -> Catalog:
 
 
 def _default_suites(catalog: Catalog, require_complete: bool) -> tuple[list[LoadedSuite], list[tuple[str, str]]]:
-    """Every suite with a task that looks available (all of them, with ``require_complete``); the others with why."""
+    """Every suite with a task that looks available (all of them, with ``require_complete``), the bundled samples' only
+    when no other is; the others with why."""
     chosen, skipped = [], []
     for loaded in sorted(catalog.suites, key=lambda loaded: loaded.suite.name):
         missing = missing_tasks(catalog, loaded.suite, read=False)
@@ -301,6 +413,11 @@ def _default_suites(catalog: Catalog, require_complete: bool) -> tuple[list[Load
             skipped.append((loaded.suite.name, sentence.removeprefix(f"suite {loaded.suite.name} ")))
         else:
             chosen.append(loaded)
+    if any(loaded.suite.plugin != SAMPLES_PLUGIN for loaded in chosen):  # synthetic demo suites beside real ones mislead
+        skipped += [(loaded.suite.name, "is the bundled synthetic demonstration suite, built by default only when no "
+                     f"real suite can be read (--suite {loaded.suite.name} builds it)")
+                    for loaded in chosen if loaded.suite.plugin == SAMPLES_PLUGIN]
+        chosen = [loaded for loaded in chosen if loaded.suite.plugin != SAMPLES_PLUGIN]
     return chosen, skipped
 
 
@@ -388,28 +505,35 @@ def _tokenization(options: BuildOptions) -> Any:
     return prepare(options.tokenizer, max_length=options.max_length, pack=options.pack)
 
 
-def _write(options: BuildOptions, spec: MixtureSpec, default_samples: bool, catalog: Catalog, plan: Plan,
-           suites: list[SuitePlan], tokenization: Any = None, coverage: Coverage | None = None) -> dict[str, dict]:
-    """Hand the datasets to the writer; ``default_samples``: the default spec over the bundled samples (the card says so)."""
+def _write(options: BuildOptions, default_samples: bool, catalog: Catalog, plans: list[Plan], suites: list[SuitePlan],
+           tokenization: dict[str, Any], coverage: Coverage | None = None) -> dict[str, dict]:
+    """Hand the datasets to the writer; ``default_samples``: the default spec over the bundled samples (the card says
+    so); ``tokenization``: {mixture path: its --tokenizer step}, empty without --tokenizer."""
     from medsreg.build.writer import OutputDataset, tables_of, write_build
 
     rendered = training_features()
-    features = rendered if tokenization is None else tokenization.features(rendered)
     items = {item.task.name: item for item in catalog.tasks}
 
-    def mixture(scratch: Path) -> Iterator[Any]:
-        with progress_bar("rendering the mixture", plan.total, options.quiet) as bar:
-            paths = render_tasks(plan, items, rendered.arrow_schema, scratch, workers=options.worker_count, progress=bar)
-        tables = shuffled_tables(plan, paths, rendered.arrow_schema)
-        if tokenization is None:
-            yield from tables
-        else:  # only the mixture is tokenized: suites are prompts for generation
-            rows = (row for table in tables for row in table.to_pylist())
-            yield from tables_of(tokenization.rows(rows), features, MIXTURE_PATH)
+    def mixture(plan: Plan, step: Any) -> Callable[[Path], Iterator[Any]]:
+        def tables(scratch: Path) -> Iterator[Any]:
+            with progress_bar(f"rendering {plan.path}", plan.total, options.quiet) as bar:
+                paths = render_tasks(plan, items, rendered.arrow_schema, scratch, workers=options.worker_count,
+                                     progress=bar)
+            shuffled = shuffled_tables(plan, paths, rendered.arrow_schema)
+            if step is None:
+                yield from shuffled
+            else:  # only the mixtures are tokenized: suites are prompts for generation
+                rows = (row for table in shuffled for row in table.to_pylist())
+                yield from tables_of(step.rows(rows), step.features(rendered), plan.path)
+        return tables
 
     # the writer draws the progress bars (on a terminal only, not with --quiet or in CI)
-    datasets = [OutputDataset(path=MIXTURE_PATH, split="train", features=features, tables=mixture,
-                              total=None if tokenization is not None and options.pack else plan.total)] if plan.rows else []
+    datasets = []
+    for plan in plans:
+        step = tokenization.get(plan.path)
+        datasets.append(OutputDataset(path=plan.path, split="train", tables=mixture(plan, step),
+                                      features=rendered if step is None else step.features(rendered),
+                                      total=None if step is not None and options.pack else plan.total))
     for suite, pairs in suites:
         datasets.append(OutputDataset(
             path=suite_path(suite.name), split="test", features=suite_features(),
@@ -421,22 +545,19 @@ def _write(options: BuildOptions, spec: MixtureSpec, default_samples: bool, cata
         from medsreg.build.card import render_card
         from medsreg.build.manifest import build_manifest, dump_manifest
 
-        dropped = None
-        if tokenization is not None and MIXTURE_PATH in stats:  # what truncation, dropping and packing did
-            counts = tokenization.counts
-            dropped = counts.dropped_by_task()  # per task in the manifest's and the card's composition
-            stats[MIXTURE_PATH]["tokenization"] = {
-                "max_length": tokenization.max_length, "pack": options.pack, "rows": counts.rows,
+        dropped = {}
+        for path, step in tokenization.items():  # what truncation, dropping and packing did to each mixture
+            counts = step.counts
+            dropped[path] = counts.dropped_by_task()  # per task in the manifest's and the card's composition
+            stats[path]["tokenization"] = {
+                "max_length": step.max_length, "pack": options.pack, "rows": counts.rows,
                 "truncated": counts.truncated, "dropped": counts.dropped,
                 "dropped_by_reason": counts.dropped_by_reason(), "blocks": counts.blocks,
-                "summary": counts.summary(tokenization.max_length)}
-
-        mixture = plan if plan.rows else None
+                "summary": counts.summary(step.max_length)}
         return {
-            "README.md": render_card(mixture, suites, stats, spec, default_samples, export=options.export,
-                                     dropped=dropped, coverage=coverage),
-            "manifest.json": dump_manifest(build_manifest(catalog, mixture, suites, spec, stats, dropped,
-                                                          coverage=coverage)),
+            "README.md": render_card(plans, suites, stats, default_samples, export=options.export, dropped=dropped,
+                                     coverage=coverage),
+            "manifest.json": dump_manifest(build_manifest(catalog, plans, suites, stats, dropped, coverage=coverage)),
         }
 
     return write_build(options.output, datasets, finalize, overwrite=options.overwrite, export=options.export,

@@ -25,6 +25,7 @@ import numpy as np
 from medsreg.catalog import Catalog, LoadedTask
 from medsreg.errors import MedsregError, UnknownNameError
 from medsreg.build.suites import SuitePlan
+from medsreg.build.writer import MIXTURE_PATH
 from medsreg.models import Instance, MixtureEntry, MixtureSpec, Task
 from medsreg.vocabulary import CATEGORIES, canonical_category, did_you_mean
 
@@ -58,6 +59,8 @@ class Plan:
 
     spec: MixtureSpec
     rows: list[PlanRow] = field(default_factory=list)
+    path: str = MIXTURE_PATH
+    """The mixture's folder in the output (a default build writes each registered mixture to its own)."""
     skipped: list[tuple[str, str]] = field(default_factory=list)
     """(task, why) for tasks an entry covers that cannot be read here."""
     removed: dict[str, list[int]] = field(default_factory=dict, repr=False)
@@ -201,15 +204,16 @@ def overlapping(index, texts: Iterable[str]) -> list[int]:
 
 def make_plan(spec: MixtureSpec, selected: list[Selected], kept_counts: dict[str, int],
               removed: dict[str, list[int]] | None = None, skipped: list[tuple[str, str]] | None = None, *,
-              allow_empty: bool = False) -> Plan:
+              allow_empty: bool = False, path: str = MIXTURE_PATH) -> Plan:
     """How many rows each task gives; ``kept_counts``: task -> training instances kept after decontamination.
 
     ``removed`` is task -> positions decontamination removed (so available = kept + removed).
     ``allow_empty``: no available task gives an empty plan instead of an error (a suites-only build).
+    ``path``: the mixture's folder in the output.
     """
     removed = removed or {}
     if not selected and allow_empty:
-        return Plan(spec=spec, skipped=list(skipped or []))
+        return Plan(spec=spec, path=path, skipped=list(skipped or []))
     if not selected:
         why = f" ({len(skipped)} covered tasks are not available here, e.g. {skipped[0][1]})" if skipped else ""
         raise MedsregError(f"the mixture spec selects no available training task{why}; check its include / exclude "
@@ -264,8 +268,13 @@ def make_plan(spec: MixtureSpec, selected: list[Selected], kept_counts: dict[str
             decontaminated=len(removed.get(name, ())),
             taken=count, factor=count / kept[position] if kept[position] else 0.0, unit=_unit(choice.entry, caps[position]),
         ))
-    plan = Plan(spec=spec, rows=rows, skipped=list(skipped or []),
+    plan = Plan(spec=spec, rows=rows, path=path, skipped=list(skipped or []),
                 removed={row.task.name: list(removed.get(row.task.name, ())) for row in rows})
+    if plan.total == 0 and not any(kept) and removed:
+        lost = sum(row.decontaminated for row in rows)
+        raise MedsregError(f"the mixture spec gives an empty mixture: decontamination removed all {lost:,} training "
+                           "instances of its tasks, as each overlaps a readable test set; include other tasks, or check "
+                           "that the sources give the training split and not the test split")
     if plan.total == 0:
         raise MedsregError("the mixture spec gives an empty mixture (every task takes 0 rows); raise a 'weight', 'n', "
                            "'fraction' or 'total'")

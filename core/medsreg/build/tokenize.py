@@ -31,7 +31,7 @@ from __future__ import annotations
 import os
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import chain, islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -66,6 +66,16 @@ def drop_reasons(dropped: dict[str, dict[str, int]], order: Iterable[str] = REAS
     order = list(order)
     found = {reason for reasons in dropped.values() for reason, count in reasons.items() if count}
     return [reason for reason in order if reason in found] + sorted(found - set(order))
+
+
+def drop_totals(dropped: dict[str, dict[str, int]]) -> dict[str, int]:
+    """{reason: rows} summed over the tasks of ``dropped`` (``{task: {reason: rows}}``), reasons without rows left out."""
+    totals: dict[str, int] = {}
+    for reasons in dropped.values():
+        for reason, count in reasons.items():
+            if count:
+                totals[reason] = totals.get(reason, 0) + count
+    return totals
 
 
 _OK, _TRUNCATED, _TOO_LONG, _EMPTY = 0, 1, 2, 3
@@ -486,6 +496,10 @@ class Tokenization:
     num_proc: int = 2
     batch_rows: int = BATCH_ROWS
     counts: TokenCounts = field(default_factory=TokenCounts)
+
+    def fresh(self) -> Tokenization:
+        """The same step with its own ``counts``, for another dataset (the tokenizer is shared, not loaded again)."""
+        return replace(self, counts=TokenCounts())
 
     def features(self, features: datasets.Features) -> datasets.Features:
         if self.pack:

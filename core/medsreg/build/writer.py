@@ -85,6 +85,12 @@ def export_name(path: str, export: str) -> str:
 
 
 MIXTURE_PATH = "mixture"
+"""The folder of the one mixture of a build made from a spec or a named mixture."""
+
+
+def mixture_path(mixture_name: str) -> str:
+    """The folder of a registered mixture in a default build, which writes each apart: 'mixtures/<plugin>--<mixture>'."""
+    return "mixtures/" + mixture_name.replace("/", "--")
 
 
 def suite_path(suite_name: str) -> str:
