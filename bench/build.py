@@ -276,7 +276,7 @@ def phase_build(data: Path, output: Path, with_suites: bool, profile: bool = Fal
         text = io.StringIO()
         pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(20)
         profile_text = text.getvalue()
-    removed = {row.task.name: row.decontaminated for row in result.plan.rows if row.decontaminated}
+    removed = {row.task.name: row.decontaminated for plan in result.plans for row in plan.rows if row.decontaminated}
     workers = pipeline.BuildOptions().worker_count
     times["decontaminate"] = times.get("overlap_index", 0.0) + result.decontamination_s / workers
     return {

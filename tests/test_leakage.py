@@ -197,3 +197,32 @@ def test_build_decontaminates_with_groups_and_keeps_template_siblings():
     training[19] = mmedlm_input(questions[3][0], questions[3][1][::-1])
     assert sum(bool(grams(text) & set().union(*map(grams, references))) for text in training) > 2
     assert overlapping(index, training) == [7, 19]
+
+
+MMEDBENCH = __import__("pathlib").Path(__file__).resolve().parents[1] / "plugins" / "mmedbench" / "tests" / "fixtures"
+
+
+def _mmedlm_prompt(record: dict) -> str:
+    """MMedLM's fine-tuning prompt around a question (its English template, used for every language)."""
+    options = " ".join(f"{letter}. {text}" for letter, text in sorted(record["options"].items()))
+    return f"###Question: {record['question']} {TREATMENT} ###Options: {options}"
+
+
+def test_a_copied_chinese_question_is_found_and_its_neighbours_sharing_the_template_are_not():
+    """MMedBench's Chinese test questions (the real file format): written without spaces, each ideograph is a token, so a
+    copied question has enough informative tokens to count, in another wording around it too."""
+    import json
+
+    lines = (MMEDBENCH / "Test" / "Chinese.jsonl").read_text(encoding="utf-8").splitlines()
+    tests = [json.loads(line) for line in lines if line.strip()]
+    assert len(tests) >= 3
+    index = OverlapIndex([_mmedlm_prompt(record) for record in tests], groups=["zh_test"] * len(tests))
+    options = " ".join(f"{letter}. {text}" for letter, text in sorted(tests[0]["options"].items()))
+    copied = f"请回答下面的问题。\n问题：{tests[0]['question']}\n选项：{options}\n答案：{tests[0]['answer_idx']}"
+    sibling = _mmedlm_prompt({"question": "患者，女，35岁。反复咳嗽咳痰伴低热1月，夜间盗汗。最可能的诊断是",
+                              "options": {"A": "肺结核", "B": "肺炎", "C": "支气管扩张", "D": "肺癌"}})
+    matches = list(index.matches([sibling, copied]))
+    assert [(match.text, match.reference) for match in matches] == [(1, 0)]
+    assert "".join(tokens(tests[0]["question"]))[:12] in matches[0].span.replace(" ", "")  # the evidence: the question
+    old_tokens = __import__("re").findall(r"\w+", tests[0]["question"].lower())
+    assert len(old_tokens) < 8 <= len(tokens(tests[0]["question"]))  # as whole runs it could never count

@@ -84,16 +84,20 @@ def token_hashes(texts: list[str]) -> list[list[int]]:
 # --------------------------------------------------------------------------- tokens
 
 
-def test_tokens_are_python_word_characters_of_the_lower_cased_text():
+def test_tokens_are_python_word_characters_of_the_lower_cased_text_with_each_ideograph_alone():
     assert tokens("The PATIENT's BP: 120/80 mm_Hg.") == ["the", "patient", "s", "bp", "120", "80", "mm_hg"]
-    for text in MULTILINGUAL:
-        assert tokens(text) == re.findall(r"\w+", text.lower())
+    assert tokens("心电图ST段抬高, 日本語テキスト 한국어") == ["心", "电", "图", "st", "段", "抬", "高", "日", "本", "語", "テ", "キ",
+                                                     "ス", "ト", "한국어"]
+    for text in MULTILINGUAL:  # every \w run, cut before and after each kana or ideograph
+        runs = re.findall(r"\w+", text.lower())
+        assert "".join(tokens(text)) == "".join(runs)
+        assert all(len(token) == 1 or not re.search(f"[{overlap._IDEOGRAPHS}]", token) for token in tokens(text))
 
 
 def test_vectorized_split_finds_the_tokens_on_a_multilingual_sample(split_path):
     assert split_tokens(MULTILINGUAL) == [tokens(text) for text in MULTILINGUAL]
     chinese = split_tokens([MULTILINGUAL[1]])[0]
-    assert chinese == ["患者男性", "45岁", "因胸痛3小时入院", "心电图提示st段抬高"]
+    assert chinese == [*"患者男性", "45", "岁", *"因胸痛", "3", *"小时入院", *"心电图提示", "st", *"段抬高"]
     assert split_tokens(["ΟΔΟΣ", "İstanbul"]) == [["οδος"], ["i", "stanbul"]]  # as str.lower() has them
 
 
@@ -333,8 +337,8 @@ def test_chunk_and_piece_boundaries_change_nothing_but_what_a_chunk_learns(monke
 
 def test_coverage_needs_most_of_the_reference_and_min_tokens():
     rng = random.Random(11)
-    reference = sentence(rng, 40, 40)
-    words = tokens(reference)
+    words = tokens(sentence(rng, 40, 40))[:40]  # 40 tokens (an ideograph is one)
+    reference = " ".join(words)
     filler = "zebra " * 30
     half = filler + " ".join(words[5:25]).upper() + ". " + filler  # 20 of 40: exactly MIN_SHARE
     under = filler + " ".join(words[5:24]) + " " + filler  # 19 of 40

@@ -48,7 +48,11 @@ from itertools import islice
 
 import numpy as np
 
-_WORD = re.compile(r"\w+")
+_IDEOGRAPHS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f\U00020000-\U0002fa1f"
+"""Kana and CJK ideographs. Chinese and Japanese are written without spaces, so each of these characters is a token
+(as sacrebleu's zh tokenizer splits them): as a run of word characters, a whole Chinese clause would be one token,
+and a copied Chinese question could never reach :data:`MIN_TOKENS`. Hangul is written with spaces: it stays in words."""
+_WORD = re.compile(f"[{_IDEOGRAPHS}]|[^\\W{_IDEOGRAPHS}]+")
 NGRAM = 13
 """Super-NaturalInstructions' and GPT-3's contamination window."""
 MIN_TOKENS = 8
@@ -86,7 +90,7 @@ def _limits(sizes: np.ndarray) -> np.ndarray:
 
 
 def tokens(text: str) -> list[str]:
-    """Lower-cased word tokens: the normalization both sides share."""
+    """Lower-cased word tokens, each kana or CJK ideograph alone: the normalization both sides share."""
     return _WORD.findall(text.lower())
 
 
@@ -130,21 +134,28 @@ def _powers(count: int) -> tuple[np.ndarray, np.ndarray]:
     return powers[0][:count], powers[1][:count]
 
 
+_OTHER, _IN_WORD, _ALONE = 0, 1, 2
+
+
 @lru_cache(maxsize=1)
 def _word_code_points() -> np.ndarray:
-    """Code point -> whether Python's ``re`` counts it as ``\\w`` (built once per process, on the first non-ASCII text)."""
+    """Code point -> its kind in :data:`_WORD`: no word character, in a run of them, or a token alone (a kana or an
+    ideograph), as Python's ``re`` matches them (built once per process, on the first non-ASCII text)."""
     every = np.arange(0x110000, dtype="<u4").tobytes().decode("utf-32-le", "surrogatepass")
-    table = np.zeros(0x110000, dtype=bool)
+    table = np.zeros(0x110000, dtype=np.uint8)
     for match in _WORD.finditer(every):
-        table[match.start() : match.end()] = True
+        table[match.start() : match.end()] = _IN_WORD if match.end() - match.start() > 1 or \
+            not re.fullmatch(f"[{_IDEOGRAPHS}]", match.group()) else _ALONE
     return table
 
 
 def _word_bytes(data: np.ndarray, ascii_only: bool) -> np.ndarray:
-    """For each byte of lower-cased UTF-8 ``data``: whether it belongs to a ``\\w`` character."""
+    """For each byte of lower-cased UTF-8 ``data``: 0 outside tokens; inside one, a value its bytes share and its
+    neighbours' do not (1 in a run of ``\\w`` characters; 2 or 3, alternating, for a kana or ideograph, a token alone)."""
     word = data - np.uint8(97) < 26  # ASCII \w is [0-9A-Za-z_], and A-Z are lower-cased already
     word |= data - np.uint8(48) < 10
     word |= data == 95
+    word = word.view(np.uint8)
     if ascii_only:
         return word
     # the code point of each character of 2 to 4 bytes, from its first byte on
@@ -157,6 +168,9 @@ def _word_bytes(data: np.ndarray, ascii_only: bool) -> np.ndarray:
         code_point[four] = (((first[four] & 0x07).astype(np.uint32) << 18) | ((second[four] & 0x3F).astype(np.uint32) << 12)
                             | ((third[four] & 0x3F).astype(np.uint32) << 6) | (data[at[four] + 3] & 0x3F))
     flags = _word_code_points()[code_point.astype(np.int64)]
+    alone = np.flatnonzero(flags == _ALONE)
+    if alone.size:  # neighbouring ideographs differ in value, so that each is a token
+        flags[alone] += (np.arange(alone.size) & 1).astype(np.uint8)
     word[at] = flags
     word[at + 1] = flags
     longer = first >= 0xE0
@@ -216,11 +230,11 @@ def _split(texts: list[str]) -> tuple[bytes, np.ndarray, np.ndarray, np.ndarray]
         lengths = np.fromiter((len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
                                for text in lowered), dtype=np.int64, count=len(lowered))
     text_starts = np.cumsum(lengths + 1) - lengths  # 1 for the first text: the NUL before it
-    word = _word_bytes(np.frombuffer(blob, dtype=np.uint8), ascii_only)
-    changes = np.zeros(word.size, dtype=bool)
-    np.not_equal(word[1:], word[:-1], out=changes[1:])
-    edges = np.flatnonzero(changes)  # start, end, start, end, ...: the buffer starts and ends with NUL
-    starts, ends = edges[0::2], edges[1::2]
+    kind = _word_bytes(np.frombuffer(blob, dtype=np.uint8), ascii_only)
+    changes = np.zeros(kind.size, dtype=bool)
+    np.not_equal(kind[1:], kind[:-1], out=changes[1:])
+    edges = np.flatnonzero(changes)  # the buffer starts and ends with NUL: as many token starts as ends
+    starts, ends = edges[kind[edges] != _OTHER], edges[kind[edges - 1] != _OTHER]
     return blob, starts, ends, np.diff(np.searchsorted(starts, np.append(text_starts, len(blob))))
 
 

@@ -16,8 +16,9 @@ from medsreg.options import require_option, source_option
 
 @click.command("build")
 @click.option("--spec", "spec", type=click.Path(path_type=Path, dir_okay=False),
-              help="Mixture spec (.json, .yaml): tasks, weights / n / fraction, cap, temperature, total, seed. "
-              "Default: every available training task once, as MedS-Ins.")
+              help="Mixture spec (.json, .yaml): include / exclude entries (task, category or plugin, each with weight, n "
+              "or fraction, cap), temperature, total, seed; built into mixture/. Default: each registered mixture with a "
+              "readable task, into mixtures/<plugin>--<name>/ (without one: every available training task, into mixture/).")
 @click.option("--mixture", metavar="NAME", help="Build this registered mixture (e.g. meds-ins/meds-ins; 'medsreg list "
               "--mixtures' lists them) instead of --spec.")
 @click.option("--suite", "suites", multiple=True, metavar="NAME",
@@ -25,7 +26,7 @@ from medsreg.options import require_option, source_option
               "available here. A suite is built over its readable tasks (partial, and said so) unless --require complete.")
 @require_option
 @click.option("--output", "-o", type=click.Path(path_type=Path, file_okay=True), default=Path("build"), show_default=True,
-              help="Output folder: mixture/, suites/<suite>/, README.md, manifest.json.")
+              help="Output folder: mixture/ (or mixtures/<name>/), suites/<suite>/, README.md, manifest.json.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output folder (only once the new build is complete).")
 @click.option("--dry-run", is_flag=True, help="Print the plan (rows available, decontaminated, taken, factor per task); write nothing.")
 @click.option("--seed", type=int, help="Seed of the mixture's sampling and rendering (overrides the spec's); suites keep their own seed.")
@@ -46,9 +47,10 @@ def build_command(spec: Path | None, mixture: str | None, suites: tuple[str, ...
                   pack: bool, quiet: bool, workers: int | None, plugins_dirs: tuple[Path, ...], require: str | None) -> None:
     """Assemble the training mixture and the evaluation suites as Hugging Face datasets.
 
-    With no options: the mixture of every available training task (decontaminated against every
-    test set that can be read here) and every suite with a readable test set, into build/. On a
-    fresh clone that is the bundled sample plugins.
+    With no options: each registered mixture with a training task readable here, each its own
+    dataset (or, without one, a mixture of every available training task), decontaminated against
+    every test set that can be read here, and every suite with a readable test set, into build/.
+    On a fresh clone that is the bundled sample plugins.
     """
     from medsreg.build.pipeline import BuildOptions, run_build
 

@@ -1,8 +1,9 @@
 """``run_build``: the order of a build, from options to a written (or, with --dry-run, printed) result.
 
-load the spec and the catalog -> choose the suites -> select the training tasks -> read the
-instances of only those tasks -> decontaminate -> plan -> print the plan, or stream the rows
-into the writer with the card and the manifest. Reading decides nothing and writing decides
+load the spec and the catalog -> choose the mixtures (the spec, a named mixture, or by default
+every registered mixture with a readable task) and the suites -> select each mixture's training
+tasks -> read the instances of only those tasks, each once -> decontaminate -> a plan per mixture
+-> print the plans, or stream the rows into the writer with the card and the manifest. Reading decides nothing and writing decides
 nothing: the choices live in plan.py and render.py. datasets / tqdm are imported only here,
 inside the functions that need them.
 """

@@ -13,7 +13,7 @@ import click
 
 @click.command("train")
 @click.option("--model", "-m", metavar="PATH", help="The local model folder to start from (save_pretrained).")
-@click.option("--data", metavar="DIR", help="The mixture of 'medsreg build' (build/mixture), tokenized or not; with "
+@click.option("--data", metavar="DIR", help="A mixture of 'medsreg build' (build/mixture or build/mixtures/<name>), tokenized or not; with "
               "--objective clm a packed corpus of input_ids windows.")
 @click.option("--output", "-o", "output_dir", metavar="DIR", help="Checkpoints and the trained model (or adapter).")
 @click.option("--config", "-c", "config_file", type=click.Path(path_type=Path, dir_okay=False), metavar="FILE",

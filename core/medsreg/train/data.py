@@ -59,7 +59,7 @@ def load_dataset_folder(path: Path) -> Any:
     from datasets import DatasetDict, load_from_disk
 
     path = Path(path)
-    how = "give --data a folder written by 'medsreg build' (build/mixture) or 'medsreg corpus'"
+    how = "give --data a mixture folder written by 'medsreg build' (build/mixture or build/mixtures/<name>) or 'medsreg corpus'"
     if not path.is_dir():
         raise MedsregError(f"the dataset folder {path} does not exist; {how}")
     try:
