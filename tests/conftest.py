@@ -150,3 +150,20 @@ def no_sources(monkeypatch, tmp_path):
             monkeypatch.delenv(name)
     monkeypatch.setattr(sources, "_OVERRIDES", {})
     monkeypatch.setattr(sources, "_FAILED_URLS", {})
+
+
+BUNDLED_PLUGINS = ("samples", "meds-ins", "meds-bench", "mmedbench", "mednli", "pubmedqa", "mmedc")
+"""The plugins this repository ships (every folder of plugins/ but _template). A contributor's plugin added beside them
+(CONTRIBUTING.md) is not one of them; tests/test_contributed_plugin.py checks the names against plugins/."""
+
+
+@pytest.fixture
+def bundled_plugins_only(monkeypatch):
+    """Installed plugins other than the bundled ones are blocked (those given with --plugins-dir still load): a
+    contributor's plugin with inline data, installed as CONTRIBUTING.md says, rightly changes what a default build
+    takes, and a test of what the bundled plugins give must not depend on which others are installed."""
+    from importlib.metadata import entry_points
+
+    others = sorted({entry.name for entry in entry_points(group="medsreg")} - set(BUNDLED_PLUGINS))
+    monkeypatch.setenv("MEDSREG_DISABLED_PLUGINS", ",".join(others))
+    monkeypatch.delenv("MEDSREG_PLUGINS", raising=False)

@@ -367,8 +367,10 @@ def test_without_training_tasks_the_default_build_makes_the_suites_alone(runner,
     assert result.exit_code == 1 and "selects no available training task" in result.stderr
 
 
-def test_the_bundled_samples_give_a_real_default_build(runner, no_sources, tmp_path, monkeypatch, writer_modules):
-    """What the README's Quickstart runs: 'medsreg build' with the installed plugins, nothing configured."""
+def test_the_bundled_samples_give_a_real_default_build(runner, no_sources, bundled_plugins_only, tmp_path, monkeypatch,
+                                                      writer_modules):
+    """What the README's Quickstart runs: 'medsreg build' with the bundled plugins installed, nothing configured. Any
+    other installed plugin is blocked: one with data of its own (a contribution) is rightly built instead of the samples."""
     from importlib.metadata import entry_points
 
     if "samples" not in {entry.name for entry in entry_points(group="medsreg")}:

@@ -231,7 +231,7 @@ def test_spec_files_in_json_and_yaml_read_the_same(tmp_path):
     ("entry.json", '{"include": [{"task": "a", "n": 1, "weight": 2}]}', "$.include[0]: give at most one of"),
     ("key.json", '{"include": [{"task": "a", "weigth": 2}]}', "$.include[0].weigth: is not a key of an include entry. Did you mean 'weight'?"),
     ("top.json", '{"totl": 3}', "$.totl: is not a key of a mixture spec"),
-    ("syntax.json", '{"cap": 3,\n}', "syntax.json: line 2, column 1: not valid JSON"),
+    ("syntax.json", '{"cap": 3,\n}', "syntax.json: is not valid JSON: expecting property name enclosed in double quotes at line 2 column 1"),
     ("syntax.yaml", "include:\n  - task: [a\n", "syntax.yaml: line 3"),
     ("list.json", "[1, 2]", "must be a mapping"),
     ("spec.txt", "{}", "a .json, .yaml or .yml file"),

@@ -211,7 +211,7 @@ def test_card_schema_errors_are_located(tmp_path, runner, card_medsreg, path, wo
     ("document", "path", "words"),
     [
         ({"defaults": DEFAULTS, "tasks": []}, "$.tasks", "at least 1 item"),
-        ({"defaults": DEFAULTS, "tasks": ["not a card"]}, "$.tasks[0]", "valid dictionary"),
+        ({"defaults": DEFAULTS, "tasks": ["not a card"]}, "$.tasks[0]", "expected an object, got a string"),
         ({"defaults": DEFAULTS, "tasks": CARDS, "default": {}}, "$.default", "unknown field"),
     ],
 )
@@ -605,7 +605,7 @@ def test_two_suites_with_one_name_is_an_error(tmp_path, runner):
          {("$.name", "should match pattern"), ("$.categories[0].tasks[0].metrics", "Field required")}),
         ({"name": "other/x", "description": "d", "categories": [{"name": "c", "tasks": [{"task": "bench/chem_test", "metrics": ["f1"]}]}]},
          {("$.name", "must start with 'bench/'")}),
-        ("{not json", {("", "cannot be read as JSON")}),
+        ("{not json", {("", "is not valid JSON")}),
     ],
 )
 def test_suite_file_schema_errors_are_located(tmp_path, runner, document, expected):
@@ -621,3 +621,15 @@ def test_suite_file_schema_errors_are_located(tmp_path, runner, document, expect
     assert all(p["file"] == str(target) for p in found)
     assert {(p["path"], next(words for path, words in expected if path == p["path"])) for p in found} == expected
     assert all(any(words in p["message"] for p in found if p["path"] == path) for path, words in expected)
+
+
+def test_a_key_repeated_in_a_suite_file_is_an_error_not_a_kept_last_value(tmp_path, runner):
+    folder = bench_plugin(tmp_path)
+    target = folder / "medsreg_bench" / "bench.json"
+    document = json.loads(target.read_text(encoding="utf-8"))
+    text = json.dumps(document)
+    target.write_text(text.replace('"name": ', '"name": "bench/other", "name": ', 1), encoding="utf-8")
+    result = runner.invoke(cli, ["validate", "--format", "json", str(folder)])
+    assert result.exit_code == 1
+    found = [p for p in serious(result) if p["check"] == "suite-file"]
+    assert len(found) == 1 and "repeats the key 'name'" in found[0]["message"] and found[0]["file"] == str(target)

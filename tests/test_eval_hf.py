@@ -244,8 +244,8 @@ def test_bad_input_is_one_sentence_and_exit_1(runner, plugins, model_dir, tmp_pa
         "not available": "suite remote/bench needs test sets that are not available here: 1 of its 1 tasks (remote/ner_test); configure source",
         "other model": "already holds predictions of model",
         "other settings": "made with other generation settings (max_new_tokens 12 then, 5 now)",
-        "remote code": "needs its own code (its config names custom classes), which medsreg never runs unless asked: "
-                       "pass --trust-remote-code",
+        "remote code": "holds custom code (config.json names configuration_custom.CustomConfig, "
+                       "modeling_custom.CustomModel), which medsreg never runs unless asked: pass --trust-remote-code",
         "data missing": "the suite folder {tmp}/no-data does not exist; give --data a suite folder written by",
     }[case].format(tmp=tmp_path)
     if case == "missing":

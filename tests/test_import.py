@@ -431,7 +431,7 @@ BAD_INPUTS = {
     ),
     "invalid JSON": (
         lambda tmp: _write(tmp, "task.json", '{"Contributors": ["a"],\n "Source": }'),
-        "task.json: is not valid JSON: expected value at line 2 column 12",
+        "task.json: is not valid JSON: expecting value at line 2 column 12",
     ),
     "JSON not a task object": (
         lambda tmp: _write(tmp, "task.json", "[1, 2]"),

@@ -84,7 +84,8 @@ def _dataset_tasks(path: Path) -> set[str]:
     return set(load_from_disk(str(path))["train"]["task"])
 
 
-def test_the_default_build_builds_each_registered_mixture_apart(runner, no_sources, monkeypatch, tmp_path):
+def test_the_default_build_builds_each_registered_mixture_apart(runner, no_sources, bundled_plugins_only, monkeypatch,
+                                                                tmp_path):
     """MedS-Ins' and MMedLM's mixtures from the plugins' real-format fixture files: each its own dataset, the same bytes
     as building it by name, no sample row or sample suite beside them, every row accounted for."""
     pytest.importorskip("datasets")
@@ -137,7 +138,7 @@ def test_a_registered_mixture_with_nothing_readable_is_left_out_with_a_note(runn
 
 
 def test_with_no_registered_mixture_the_default_spec_leaves_the_samples_out_of_real_data(
-        runner, no_sources, monkeypatch, tmp_path):
+        runner, no_sources, bundled_plugins_only, monkeypatch, tmp_path):
     """Real training tasks configured (a plugin without a mixture) and the bundled samples installed: the default
     mixture takes the real tasks only."""
     pytest.importorskip("datasets")

@@ -134,7 +134,7 @@ def test_bad_predictions_are_one_sentence_and_exit_1(runner, plugins, tmp_path, 
                          "1 predictions have an empty output (p.csv: row 2)"),
         "duplicate-jsonl": (lambda: _jsonl(tmp_path / "p.jsonl", PREDICTIONS[:1] * 2),
                             "p.jsonl:2: bench/meqsum instance meqsum-0 is predicted twice (first on line 1)"),
-        "not-json": (lambda: _text(tmp_path / "p.jsonl", '{"task": 1\n{}\n'), "p.jsonl:1: not JSON"),
+        "not-json": (lambda: _text(tmp_path / "p.jsonl", '{"task": 1\n{}\n'), "p.jsonl:1: is not valid JSON"),
         "missing-file": (lambda: tmp_path / "nowhere.jsonl", "nowhere.jsonl does not exist"),
     }[case]
     result = _score(runner, plugins, path())

@@ -12,6 +12,7 @@ validator then checks with the same checks.
 
 from __future__ import annotations
 
+import errno
 import gc
 import os
 import re
@@ -31,10 +32,15 @@ from medsreg.errors import (
 )
 from medsreg.formats.medsins import DEFAULT_MAX_FILE_MB, read_task_file, task_files
 from medsreg.models import Corpus, Instance, Metric, MixtureSpec, Suite, Task
+from medsreg.paths import PathEscapeError, os_problem, outside, source_path_problems
 from medsreg.pluginfolder import read_plugin_folder, read_pyproject
 from medsreg.plugins import PluginInfo, PluginSet
-from medsreg.validate.problems import Findings, check
+from medsreg.validate.problems import Findings, check, task_problem
 from medsreg.vocabulary import did_you_mean
+
+# registered here, not in medsreg.paths (which medsreg.sources imports early): after the file reader's stages, so
+# 'validate --list-checks' and CONTRIBUTING's table keep the order a file is read in
+check_source_paths = check("source-paths", scope="file")(source_path_problems)
 
 
 @dataclass
@@ -144,20 +150,40 @@ def _load_static(paths: Sequence[Path], max_file_mb: float) -> Catalog:
         path = Path(path)
         if path.is_file():
             _add_file(catalog, path, _enclosing_plugin(path.parent), max_file_mb)
-        elif (path / "pyproject.toml").is_file():
+        elif _plugin_folder(path):
             _add_plugin_folder(catalog, path, max_file_mb)
         elif path.is_dir():
-            children = sorted(p for p in path.iterdir() if not p.name.startswith((".", "_")))
+            try:
+                children = sorted(p for p in path.iterdir() if not p.name.startswith((".", "_")))
+            except OSError as error:
+                catalog.findings.add("readable", "error", str(path), "", os_problem(error))
+                continue
             loose_owner = None
             for child in children:
-                if child.is_dir() and (child / "pyproject.toml").is_file():
+                if _plugin_folder(child):
                     _add_plugin_folder(catalog, child, max_file_mb)
                 elif child.suffix == ".json":
                     loose_owner = loose_owner or _enclosing_plugin(path)
                     _add_file(catalog, child, loose_owner, max_file_mb)
         else:
-            catalog.findings.add("readable", "error", str(path), "", "does not exist; give a plugin folder, a folder of them, or a task file")
+            catalog.findings.add("readable", "error", str(path), "", _missing(path))
+    catalog.findings.extend(check_source_paths(catalog.tasks))
     return catalog
+
+
+def _plugin_folder(path: Path) -> bool:
+    # lexists: a pyproject.toml that is a broken link or a link loop is still a plugin's, and read_pyproject says why
+    return os.path.lexists(path / "pyproject.toml") and path.is_dir()
+
+
+def _missing(path: Path) -> str:
+    """Why a path given to validate is neither a file nor a folder: it does not exist, or cannot be followed (a link loop)."""
+    try:
+        path.stat()
+    except OSError as error:
+        if error.errno != errno.ENOENT:
+            return os_problem(error)
+    return "does not exist; give a plugin folder, a folder of them, or a task file"
 
 
 def _enclosing_plugin(folder: Path) -> str:
@@ -202,18 +228,22 @@ def _add_suite_file(catalog: Catalog, path: Path, plugin: str) -> None:
 @check("suite-file", scope="file")
 def read_suite_file(path: Path, plugin: str, findings: Findings) -> Suite | None:
     """A suite file parses as JSON, conforms to schemas/suite.schema.json, and its name starts with its plugin."""
-    import pydantic_core
+    from medsreg.errors import decode_text
+    from medsreg.formats.medsins import JsonError, json_path, load_json
 
     where = str(path)
-    try:
-        suite = Suite.model_validate(pydantic_core.from_json(path.read_bytes()))
-    except (OSError, ValueError) as error:
-        if isinstance(error, ValidationError):
-            for problem in error.errors(include_url=False)[:20]:
-                loc = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in problem["loc"])
-                findings.add("suite-file", "error", where, loc, problem["msg"])
-        else:
-            findings.add("suite-file", "error", where, "", f"cannot be read as JSON ({error}); fix the file")
+    try:  # medsins' reader: a key repeated in the file is an error, not a silently kept last value
+        suite = Suite.model_validate(load_json(decode_text(path.read_bytes(), path)))
+    except ValidationError as error:
+        for problem in error.errors(include_url=False)[:20]:
+            findings.add("suite-file", "error", where, json_path(problem["loc"]), problem["msg"])
+        return None
+    except OSError as error:
+        findings.add("suite-file", "error", where, "", f"cannot be read ({error.strerror or error}); check that the "
+                     "file exists and is readable")
+        return None
+    except (JsonError, MedsregError) as error:  # each says what is wrong and how to fix it
+        findings.add("suite-file", "error", where, "", str(error))
         return None
     if suite.plugin != plugin:
         findings.add("suite-file", "error", where, "$.name", f"suite name {suite.name!r} must start with '{plugin}/'")
@@ -288,7 +318,8 @@ def load_installed(plugins: PluginSet, *, max_file_mb: float = DEFAULT_MAX_FILE_
             if isinstance(item, Suite) and item.plugin == info.name:
                 catalog.suites.append(LoadedSuite(item, f"plugin {info.name}: suite {item.name}"))
             elif isinstance(item, (str, os.PathLike)) and Path(item).is_file():
-                _add_suite_file(catalog, Path(item), info.name)
+                if _inside_plugin(catalog, info, Path(item), f"register_suites()[{index}]"):
+                    _add_suite_file(catalog, Path(item), info.name)
             else:
                 info.errors.append(f"its register_suites()[{index}] is {item!r}; return suite file paths or "
                                    f"medsreg.Suite objects named '{info.name}/...'")
@@ -297,11 +328,13 @@ def load_installed(plugins: PluginSet, *, max_file_mb: float = DEFAULT_MAX_FILE_
             if isinstance(item, MixtureSpec):
                 _add_mixture(catalog, item, f"plugin {info.name}: mixture {item.name}", info.name)
             elif isinstance(item, (str, os.PathLike)) and Path(item).is_file():
-                _add_mixture_file(catalog, Path(item), info.name)
+                if _inside_plugin(catalog, info, Path(item), f"register_mixtures()[{index}]"):
+                    _add_mixture_file(catalog, Path(item), info.name)
             else:
                 info.errors.append(f"its register_mixtures()[{index}] is {item!r}; return mixture spec file paths or "
                                    f"medsreg.MixtureSpec objects named '{info.name}/...'")
     plugin_load(catalog.plugins, catalog.findings)
+    catalog.findings.extend(check_source_paths(catalog.tasks))
     return catalog
 
 
@@ -330,9 +363,12 @@ def _add_returned(catalog: Catalog, info: PluginInfo, index: int, item: object, 
         catalog.tasks.append(LoadedTask(item, f"plugin {info.name}: task {item.name}"))
     elif isinstance(item, (str, os.PathLike)):
         path = Path(item)
+        if not _inside_plugin(catalog, info, path, f"register_tasks()[{index}]"):
+            return
         if path.exists():
             for file in task_files(path):
-                _add_file(catalog, file, info.name, max_file_mb)
+                if _inside_plugin(catalog, info, file):
+                    _add_file(catalog, file, info.name, max_file_mb)
         else:
             info.errors.append(f"its register_tasks()[{index}] is {str(path)!r}, which does not exist")
     else:
@@ -340,6 +376,19 @@ def _add_returned(catalog: Catalog, info: PluginInfo, index: int, item: object, 
             f"its register_tasks()[{index}] is a {type(item).__name__}; return task file paths, folder paths "
             "or medsreg.Task objects"
         )
+
+
+def _inside_plugin(catalog: Catalog, info: PluginInfo, path: Path, returned: str | None = None) -> bool:
+    """Whether a path a hook gave stays inside the plugin's folder once links are followed; if not, an error located
+    at the hook's value ``returned``, or at the file itself (one of a returned folder), and the file is not read."""
+    why = None if info.root is None else outside(
+        info.root, path, "the plugin folder", "a plugin registers only files inside its own folder: copy the file into "
+                                              "its package")
+    if why is not None and returned is None:
+        catalog.findings.add("plugin-paths", "error", str(path), "", why)
+    elif why is not None:
+        catalog.findings.add("plugin-paths", "error", f"plugin {info.name} ({info.origin})", returned, f"{path} {why}")
+    return why is None
 
 
 @check("plugin-load", scope="plugin")
@@ -376,7 +425,7 @@ def resolve_instances(catalog: Catalog, *, max_file_mb: float = DEFAULT_MAX_FILE
             elif task.instances is None and task.instances_from is not None:
                 if task.reader is None and _native_format(task):
                     continue  # static tier: only the plugin's reader (validate --installed) can read it
-                path = resolve_first(task.instances_from, task.name, task.access)
+                path = resolve_first(task.instances_from, task.name, task.access, "instances_from")
                 item.data_path = str(path)
                 if task.reader is not None:
                     task.instances = _from_reader(item, path, catalog.findings)
@@ -385,6 +434,8 @@ def resolve_instances(catalog: Catalog, *, max_file_mb: float = DEFAULT_MAX_FILE
         except SourceNotConfiguredError as error:
             item.unavailable = str(error)
             catalog.findings.add("instance-count", "note", item.origin, "" if item.prefix == "$" else item.prefix, str(error))
+        except PathEscapeError as error:
+            _refused(item, "instances_from", error, catalog.findings)
         except ConfigError:
             raise
         except MedsregError as error:  # a configured source that is wrong: the user must fix it
@@ -392,6 +443,14 @@ def resolve_instances(catalog: Catalog, *, max_file_mb: float = DEFAULT_MAX_FILE
             catalog.findings.add("source", "error", item.origin, item.prefix, str(error))
         if task.instructions_from is not None and task.legacy_id is not None:
             _instructions(item, catalog.findings)
+
+
+def _refused(item: LoadedTask, key: str, error: PathEscapeError, findings: Findings) -> None:
+    """A source path leading out of its folder: nothing was read, the task is unavailable, and the problem is located
+    at the task's field (one whose text escapes was reported when the catalog was loaded, so only links are added)."""
+    item.unavailable = item.unavailable or str(error)
+    if not error.lexical:
+        findings.problems.append(task_problem("source-paths", "error", item, f"$.medsreg.{key}", str(error)))
 
 
 def check_configuration(catalog: Catalog) -> None:
@@ -457,12 +516,15 @@ def _instructions(item: LoadedTask, findings: Findings) -> None:
 
     task = item.task
     try:
-        path = resolve_first(task.instructions_from, task.name, None)
+        path = resolve_first(task.instructions_from, task.name, None, "instructions_from")
         found = instructions(path, task.legacy_id, task.definition)
     except SourceNotConfiguredError as error:
         if not task.definition:
             item.unavailable = item.unavailable or str(error)
         findings.add("instance-count", "note", item.origin, item.prefix, f"instructions {error}")
+        return
+    except PathEscapeError as error:
+        _refused(item, "instructions_from", error, findings)
         return
     except ConfigError:
         raise

@@ -381,7 +381,7 @@ def registry_command(ctx: click.Context, check_only: bool, root: Path, installed
 @click.option("--output", "-o", type=click.Path(path_type=Path), default=Path("plugins"), show_default=True,
               help="Folder in which the plugin folder is created.")
 @click.option("--name", help="Plugin name (lower-case letters, digits, '-'); default: derived from the task.")
-@click.option("--overwrite", is_flag=True, help="Replace a plugin folder of the same name.")
+@click.option("--overwrite", is_flag=True, help="Replace a plugin folder of the same name that an earlier import made (and holds nothing else).")
 def import_command(source: Path, output: Path, name: str | None, overwrite: bool) -> None:
     """Turn a MedS-Ins contribution (task JSON or the Excel template) into a plugin folder.
 

@@ -6,21 +6,27 @@ contributor, access guessed from the source), and the two lists handed back: not
 normalized or guessed) and todo (what the contributor must still fill in before
 ``medsreg validate`` passes). Both inputs go through the MedS-Ins reader's schema and
 normalization stages, so an imported task reads exactly as ``validate`` will read it.
-Writing the folder is ``medsreg.scaffold.new_plugin``'s job (built aside, renamed into place).
+Writing the folder is ``medsreg.scaffold.new_plugin``'s job (built aside, renamed into place);
+this module then marks it as made by import (``IMPORT_MARKER``, listing the files written), which
+is what lets ``--overwrite`` replace it later: a folder without the marker, or holding files the
+import did not write (a ``.git``, a thesis), is never deleted.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
 
 from medsreg.errors import MedsregError
+from medsreg.files import write_text_atomically
 from medsreg.formats import medsins
 from medsreg.models import Task
 from medsreg.scaffold import (
+    LEFT_BEHIND,
     check_plugin_name,
     module_name,
     new_plugin,
@@ -45,6 +51,8 @@ LIST_FIELDS = ("Contributors", "Source", "URL", "Categories", "Reasoning", "Defi
 """Task-file fields that are lists in the template and often plain strings in released files."""
 _LANGUAGE_FIELDS = (("Input_language", "input_languages"), ("Output_language", "output_languages"),
                     ("Instruction_language", "instruction_languages"))
+IMPORT_MARKER = ".medsreg-import.json"
+"""Written into each plugin folder an import makes, with the files it wrote: ``--overwrite`` replaces only such a folder."""
 
 
 @dataclass
@@ -59,8 +67,8 @@ class ImportReport:
 def import_contribution(source: Path, output: Path, *, name: str | None = None, overwrite: bool = False) -> ImportReport:
     """Read ``source`` (a MedS-Ins task JSON or a filled-in Excel template) and write plugin ``output/<name>``.
 
-    Raises ``MedsregError`` with one located sentence for unreadable input or an existing plugin folder
-    (unless ``overwrite``); nothing is written then.
+    Raises ``MedsregError`` with one located sentence for unreadable input or an existing folder (unless
+    ``overwrite`` and ``check_replaceable`` allows it); nothing is written then.
     """
     source = Path(source)
     if not source.is_file():
@@ -80,15 +88,82 @@ def import_contribution(source: Path, output: Path, *, name: str | None = None, 
     plugin_name = name if name is not None else (suggested_name(task_name) or "task")
     check_plugin_name(plugin_name)
     target = Path(output) / plugin_name
-    if target.exists() and not overwrite:
-        raise MedsregError(f"{target} already exists; choose another plugin name with --name, or pass --overwrite to "
-                           "replace it")
+    if target.exists() or target.is_symlink():
+        if not overwrite:
+            raise MedsregError(f"{target} already exists; choose another plugin name with --name, or pass --overwrite "
+                               "to replace it")
+        check_replaceable(target)
 
     task_file = target / module_name(plugin_name) / "tasks" / task_file_name({"medsreg": {"name": task_name}})
     todo: list[str] = []
     document = _task_document(raw, task, task_name, source, task_file, notes, todo)
     plugin_dir = new_plugin(plugin_name, Path(output), task_document=document, overwrite=overwrite)
+    _mark_imported(plugin_dir, source)
     return ImportReport(plugin_dir, notes, todo)
+
+
+# --------------------------------------------------------------------------- what --overwrite may replace
+
+
+def check_replaceable(target: Path) -> None:
+    """Raise unless ``target`` is a plugin folder an import made, holding no file but those it wrote (edited or not).
+
+    Anything else under the same name (a project, a clone, a folder of notes) is the user's, not medsreg's to delete.
+    """
+    keep = ("choose another plugin name with --name or another parent folder with --output, or, if it is to go, "
+            "delete it yourself first")
+    if target.is_symlink() or not target.is_dir():
+        raise MedsregError(f"{target} exists and is not a folder, so --overwrite does not replace it; {keep}")
+    marker = target / IMPORT_MARKER
+    recorded = _recorded_files(marker)
+    if recorded is None:
+        raise MedsregError(f"{target} was not made by 'medsreg import' (it has no readable {IMPORT_MARKER}), so "
+                           f"--overwrite does not replace it; {keep}")
+    unexpected = [path for path in _files_in(target) if path not in recorded]
+    if unexpected:
+        listed = ", ".join(unexpected[:3]) + (f" and {len(unexpected) - 3} more" if len(unexpected) > 3 else "")
+        raise MedsregError(f"{target} holds files 'medsreg import' did not write ({listed}), so --overwrite does not "
+                           f"replace it; move them out of it, or {keep}")
+
+
+def _files_in(folder: Path) -> list[str]:
+    """The files (and links) under ``folder``, '/'-separated and relative to it; build and test leftovers
+    (``__pycache__``, ``*.egg-info``, ...) and the import marker left out."""
+    found = []
+    for directory, folders, files in os.walk(folder):
+        here = Path(directory)
+        left = LEFT_BEHIND(directory, [*folders, *files])
+        links = [name for name in folders if (here / name).is_symlink()]  # os.walk lists them but does not enter them
+        folders[:] = [name for name in folders if name not in left and name not in links]
+        found += [(here / name).relative_to(folder).as_posix() for name in sorted([*files, *links]) if name not in left]
+    return sorted(path for path in found if path != IMPORT_MARKER)
+
+
+def _recorded_files(marker: Path) -> set[str] | None:
+    """The files a marker lists, or None when ``marker`` is missing or is not one."""
+    if marker.is_symlink() or not marker.is_file():
+        return None
+    try:
+        document = json.loads(marker.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    files = document.get("files") if isinstance(document, dict) else None
+    return {path for path in files if isinstance(path, str)} if isinstance(files, list) else None
+
+
+def _mark_imported(plugin_dir: Path, source: Path) -> None:
+    document = {
+        "note": "Made by 'medsreg import'. 'medsreg import --overwrite' may replace this folder while it holds no file "
+                "but those listed here; delete this file to keep it from ever being replaced.",
+        "source": source.name,
+        "files": _files_in(plugin_dir),
+    }
+    try:
+        write_text_atomically(plugin_dir / IMPORT_MARKER, json.dumps(document, ensure_ascii=False, indent=2) + "\n")
+    except OSError as error:
+        raise MedsregError(f"wrote plugin {plugin_dir} but not its {IMPORT_MARKER} ({error.strerror or error}); the "
+                           "plugin is complete, but a later 'medsreg import --overwrite' will not replace it: delete "
+                           "the folder yourself then") from error
 
 
 # --------------------------------------------------------------------------- reading
@@ -238,9 +313,7 @@ def _keep_outside(document: dict[str, Any], task: Task, source: Path, task_file:
         data_file = source.with_name(f"{source.stem}.task.json")
         text = json.dumps({**{k: v for k, v in document.items() if k != "medsreg"}, "Instances": task.instances},
                           ensure_ascii=False, indent=1)
-        temporary = data_file.with_name(f".{data_file.name}.tmp")
-        temporary.write_text(text + "\n", encoding="utf-8")
-        temporary.replace(data_file)
+        write_text_atomically(data_file, text + "\n")
     document["medsreg"]["instances_from"] = {
         "kind": "local", "key": plugin, "path": data_file.name,
         "how_to_obtain": "Obtain the source under its data-use agreement and build this task file from it.",

@@ -21,12 +21,11 @@ import io
 import json
 import math
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from medsreg.errors import MedsregError
-from medsreg.files import write_text_atomically
+from medsreg.files import create_beside, write_text_atomically
 from medsreg.score import PARTIAL_MARK, RESULTS_FORMAT
 
 
@@ -237,14 +236,14 @@ def render_chart(entries: list[Entry], path: Path, title: str) -> None:
     figure.suptitle(title + (f" ({PARTIAL_MARK}: partial category, some tasks not evaluated)"
                              if any(entry.partial for entry in entries) else ""))
     figure.tight_layout()
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
-    os.close(handle)
+    handle, temporary = create_beside(path, suffix=".png")
+    os.close(handle)  # matplotlib opens it by name: the file keeps the mode it was created with
     try:
         figure.savefig(temporary, dpi=110)
         os.replace(temporary, path)
     finally:
         plt.close(figure)
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
 
 
 def write_leaderboard(paths: list[Path], output: Path, title: str) -> list[Path]:

@@ -18,7 +18,14 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    model_validator,
+)
 from pydantic.json_schema import SkipJsonSchema
 from typing_extensions import NotRequired, TypedDict
 
@@ -35,6 +42,9 @@ Split = Literal["train", "test", "train/test"]
 InstanceSplit = Literal["train", "test"]
 StrList = Union[str, list[str]]
 """A list of strings; released MedS-Ins files often hold a bare string instead."""
+Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+"""A finite number from a file. Numbers, integers and flags from files are strict: pydantic's lax mode would read
+"yes" as true, "3" as 3 and true as 1, and NaN or Infinity would make every rate and count built from them meaningless."""
 
 
 # --------------------------------------------------------------------------- instances
@@ -57,7 +67,7 @@ class RawInstance(TypedDict):
 
     __pydantic_config__ = ConfigDict(extra="allow")  # type: ignore[misc]
 
-    id: NotRequired[str | int]
+    id: NotRequired[str | StrictInt]
     input: str
     output: StrList
     split: NotRequired[InstanceSplit]
@@ -142,12 +152,12 @@ class RegistryBlock(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str | None = Field(default=None, pattern=TASK_SLUG, description="Task name inside its plugin; defaults to the file name without 'task<N>_'.")
-    legacy_id: int | None = Field(default=None, ge=1, description="The MedS-Ins numeric id (task<N>), where one exists.")
+    legacy_id: StrictInt | None = Field(default=None, ge=1, description="The MedS-Ins numeric id (task<N>), where one exists.")
     version: str = Field(default="1.0", pattern=VERSION)
     license: str | None = Field(default=None, description="SPDX licence expression of the instances, e.g. 'CC-BY-4.0'.")
     access: Access | None = None
     source_revision: str | None = Field(default=None, description="Pinned revision of the upstream source (commit, release, DOI version).")
-    synthetic: bool = Field(default=False, description="True when the instances are made up for demonstration.")
+    synthetic: StrictBool = Field(default=False, description="True when the instances are made up for demonstration.")
     description: str = Field(default="", description="One sentence saying what the task asks, shown by 'medsreg list' and 'info'.")
     released_name: str | None = Field(
         default=None, pattern=r"^task\d+_[^/\\]+\.jsonl?$",
@@ -209,7 +219,7 @@ class Task(BaseModel):
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
 
     name: str = Field(pattern=TASK_NAME, description="Registry-wide unique '<plugin>/<task>'.")
-    legacy_id: int | None = Field(default=None, ge=1)
+    legacy_id: StrictInt | None = Field(default=None, ge=1)
     version: str = Field(default="1.0", pattern=VERSION)
     license: str | None = None
     access: Access | None = None
@@ -229,7 +239,7 @@ class Task(BaseModel):
     domains: list[str] = []
     positive_examples: list[Example] = []
     negative_examples: list[Example] = []
-    synthetic: bool = False
+    synthetic: StrictBool = False
     instances: list[Instance] | None = None
     instances_from: Sources | None = None
     instructions_from: Sources | None = None
@@ -316,9 +326,9 @@ class SuiteTask(BaseModel):
 
     task: str = Field(pattern=TASK_NAME, description="Full task name '<plugin>/<task>'.")
     metrics: list[str] = Field(min_length=1, description="Metric names, e.g. ['accuracy'] or ['bleu1', 'rougeL'].")
-    shots: int | None = Field(default=None, ge=0, description="Few-shot examples in the prompt; default: the suite's.")
+    shots: StrictInt | None = Field(default=None, ge=0, description="Few-shot examples in the prompt; default: the suite's.")
     group: str | None = Field(default=None, description="Pooling group inside the category (e.g. 'CT', 'MRI'): scored together.")
-    average: bool = Field(default=True, description="Whether the task counts in its category's average.")
+    average: StrictBool = Field(default=True, description="Whether the task counts in its category's average.")
 
 
 class SuiteCategory(BaseModel):
@@ -339,11 +349,11 @@ class Suite(BaseModel):
     version: str = Field(default="1.0", pattern=VERSION)
     description: str
     url: list[str] = []
-    shots: int = Field(default=3, ge=0, description="Default few-shot count (the official evaluation: 3, MCQA 0).")
+    shots: StrictInt = Field(default=3, ge=0, description="Default few-shot count (the official evaluation: 3, MCQA 0).")
     instruction: Literal["original", "rewrite"] = Field(default="original", description="Which instruction the prompts use.")
-    max_input_tokens: int = Field(default=2048, ge=1)
-    max_new_tokens: int = Field(default=200, ge=1)
-    seed: int = Field(default=0, description="Seed of shot sampling: the same prompts on every machine.")
+    max_input_tokens: StrictInt = Field(default=2048, ge=1)
+    max_new_tokens: StrictInt = Field(default=200, ge=1)
+    seed: StrictInt = Field(default=0, description="Seed of shot sampling: the same prompts on every machine.")
     categories: list[SuiteCategory] = Field(min_length=1)
 
     @property
@@ -365,10 +375,10 @@ class MixtureEntry(BaseModel):
     task: str | None = Field(default=None, description="A task: full name, short name, or MedS-Ins id ('125', 'meds-ins/125').")
     category: str | None = Field(default=None, description="Every available training task of this category.")
     plugin: str | None = Field(default=None, description="Every available training task of this plugin.")
-    weight: float | None = Field(default=None, ge=0, description="Relative rate, multiplying the examples-proportional rate (default 1).")
-    n: int | None = Field(default=None, ge=0, description="Exactly this many examples of each covered task.")
-    fraction: float | None = Field(default=None, ge=0, description="This fraction of each covered task's rows (above 1 oversamples).")
-    cap: int | None = Field(default=None, ge=1, description="Per-task cap on rows counted for the rate (overrides the mixture's).")
+    weight: Number | None = Field(default=None, ge=0, description="Relative rate, multiplying the examples-proportional rate (default 1).")
+    n: StrictInt | None = Field(default=None, ge=0, description="Exactly this many examples of each covered task.")
+    fraction: Number | None = Field(default=None, ge=0, description="This fraction of each covered task's rows (above 1 oversamples).")
+    cap: StrictInt | None = Field(default=None, ge=1, description="Per-task cap on rows counted for the rate (overrides the mixture's).")
 
     @model_validator(mode="after")
     def _one_selector_one_unit(self) -> MixtureEntry:
@@ -396,15 +406,15 @@ class MixtureSpec(BaseModel):
     description: str = ""
     include: list[MixtureEntry] = Field(default=[], description="Empty: every available training task, weight 1.")
     exclude: list[str] = Field(default=[], description="Tasks left out (names, short names or ids).")
-    cap: int | None = Field(default=None, ge=1, description="Examples-proportional cap per task (T5's K); none: no cap.")
-    temperature: float = Field(default=1.0, gt=0, description="Mixing temperature; 1 is examples-proportional, higher flattens.")
-    total: int | None = Field(default=None, ge=1, description="Examples in the mixture; none: the sum of the tasks' counts.")
-    seed: int = 0
-    p_original: float = Field(default=0.5, ge=0, le=1, description="Probability of the original instruction, else a uniformly drawn rewrite.")
-    p_zero_shot: float = Field(default=0.5, ge=0, le=1, description="Probability of the raw input as query, else k-shot context.")
-    shots: int = Field(default=3, ge=0, description="k of the k-shot context (never the example itself).")
+    cap: StrictInt | None = Field(default=None, ge=1, description="Examples-proportional cap per task (T5's K); none: no cap.")
+    temperature: Number = Field(default=1.0, gt=0, description="Mixing temperature; 1 is examples-proportional, higher flattens.")
+    total: StrictInt | None = Field(default=None, ge=1, description="Examples in the mixture; none: the sum of the tasks' counts.")
+    seed: StrictInt = 0
+    p_original: Number = Field(default=0.5, ge=0, le=1, description="Probability of the original instruction, else a uniformly drawn rewrite.")
+    p_zero_shot: Number = Field(default=0.5, ge=0, le=1, description="Probability of the raw input as query, else k-shot context.")
+    shots: StrictInt = Field(default=3, ge=0, description="k of the k-shot context (never the example itself).")
     suites: list[str] = Field(default=[], description="Suites whose test instances are removed from the mixture (13-gram or equal input).")
-    decontaminate: bool = True
+    decontaminate: StrictBool = True
 
 
 # --------------------------------------------------------------------------- plugins and registry

@@ -36,3 +36,15 @@ def require_option(function: Callable) -> Callable:
         help="complete: refuse a suite that misses a task (default: run its readable tasks and mark the "
         "categories that miss some as partial).",
     )(function)
+
+
+def trust_remote_code_option(function: Callable) -> Callable:
+    """``--trust-remote-code``: the one switch that lets a model or tokenizer folder's own Python code run
+    (``medsreg.modelfolder`` refuses such a folder without it)."""
+    from medsreg.modelfolder import TRUST_FLAG
+
+    return click.option(
+        TRUST_FLAG, "trust_remote_code", is_flag=True,
+        help="Run the Python code a model or tokenizer folder ships (custom classes named by auto_map in its "
+        "config.json / tokenizer_config.json); without it such a folder is refused. Only for folders you trust.",
+    )(function)

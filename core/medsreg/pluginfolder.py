@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from medsreg.formats.medsins import task_files
 from medsreg.models import PLUGIN_SLUG, PluginManifest
+from medsreg.paths import lexical_escape, os_problem, outside
 from medsreg.toml import TOMLDecodeError, load_toml
 from medsreg.validate.problems import Findings, check
 
@@ -35,6 +36,10 @@ class PyProject:
 def read_pyproject(folder: Path) -> PyProject:
     path = folder / "pyproject.toml"
     result = PyProject(path)
+    escape = outside(folder, path, "the plugin folder", "make it a file of the plugin's own")
+    if escape is not None:
+        result.error = f"{path} {escape}"
+        return result
     try:
         data = load_toml(path)
     except FileNotFoundError:
@@ -45,6 +50,9 @@ def read_pyproject(folder: Path) -> PyProject:
         return result
     except UnicodeDecodeError:
         result.error = f"{path} is not UTF-8 text; re-save it as UTF-8"
+        return result
+    except OSError as error:  # a link loop, a folder named pyproject.toml, no permission
+        result.error = f"{path} {os_problem(error)}"
         return result
     project = data.get("project", {}) if isinstance(data.get("project"), dict) else {}
     result.name = str(project.get("name", ""))
@@ -69,6 +77,7 @@ class PluginFolder:
     suite_paths: list[Path]
     findings: Findings
     mixture_paths: list[Path] = field(default_factory=list)
+    corpus_paths: list[Path] = field(default_factory=list)
 
     @property
     def module(self) -> str:
@@ -82,7 +91,8 @@ def read_plugin_folder(folder: Path) -> PluginFolder:
     task_paths = check_plugin_paths(folder, manifest.tasks, "tasks", findings)
     suite_paths = check_plugin_paths(folder, manifest.suites, "suites", findings)
     mixture_paths = check_plugin_paths(folder, manifest.mixtures, "mixtures", findings)
-    return PluginFolder(folder, slug, pyproject, manifest, task_paths, suite_paths, findings, mixture_paths)
+    corpus_paths = check_plugin_paths(folder, manifest.corpora, "corpora", findings)
+    return PluginFolder(folder, slug, pyproject, manifest, task_paths, suite_paths, findings, mixture_paths, corpus_paths)
 
 
 @check("plugin-manifest", scope="plugin")
@@ -125,23 +135,29 @@ def check_plugin_manifest(folder: Path, pyproject: PyProject, findings: Findings
 
 @check("plugin-paths", scope="plugin")
 def check_plugin_paths(folder: Path, entries: list[str], key: str, findings: Findings) -> list[Path]:
-    """Every path in [tool.medsreg] exists and stays inside the plugin folder (no '..', no symlink out)."""
+    """Every path in [tool.medsreg] (and every task file of a listed folder) exists and stays inside the plugin folder: not absolute, no '..', no link leading out, no link loop."""
     where = str(folder / "pyproject.toml")
-    root = folder.resolve()
     paths: list[Path] = []
     for index, entry in enumerate(entries):
         location = f"tool.medsreg.{key}[{index}]"
-        candidate = (folder / entry).resolve()
-        if Path(entry).is_absolute() or not candidate.is_relative_to(root):
-            findings.add("plugin-paths", "error", where, location,
-                         f"{entry!r} points outside the plugin folder; keep task files inside {folder}")
+        path = folder / entry
+        reason = lexical_escape(entry)
+        why = (f"points outside the plugin folder ({reason}); list paths relative to the plugin folder and inside it "
+               f"(e.g. 'medsreg_<slug>/tasks')" if reason
+               else outside(folder, path, "the plugin folder", f"keep the files inside it and list them relative to it ({CONVENTIONS})"))
+        if why is not None:
+            findings.add("plugin-paths", "error", where, location, f"{entry!r} {why}")
             continue
-        if not candidate.exists():
+        if not path.exists():
             findings.add("plugin-paths", "error", where, location, f"{entry!r} does not exist in {folder}")
             continue
-        for file in task_files(folder / entry):
-            if not file.resolve().is_relative_to(root):
-                findings.add("plugin-paths", "error", str(file), "", "is a link to a file outside the plugin folder; copy the file in instead")
+        # a listed folder stands for its *.json files; nothing reads corpora yet, so theirs are left as listed
+        for file in [path] if key == "corpora" else task_files(path):
+            why = outside(folder, file, "the plugin folder", "copy the file in instead of linking to it")
+            if why is None and file != path and file.is_dir():
+                why = f"is a folder named like a file in {entry!r}; rename it: every *.json there is read as a file"
+            if why is not None:
+                findings.add("plugin-paths", "error", str(file), "", why)
             else:
                 paths.append(file)
     return paths

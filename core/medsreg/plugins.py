@@ -49,6 +49,9 @@ class PluginInfo:
     origin: str = "entry point"
     hooks: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    root: Path | None = None
+    """The folder the files its hooks return must stay in: its plugin folder (--plugins-dir) or its package
+    (installed); None for a single .py file, which has no folder of its own."""
 
     @property
     def ok(self) -> bool:
@@ -123,6 +126,8 @@ def get_plugin_manager(plugin_dirs: Sequence[Path] = ()) -> PluginSet:
         except Exception as error:  # the plugin's import is its own code
             info.errors.append(f"importing {info.module} raised {type(error).__name__}: {error}")
             continue
+        if isinstance(loader, EntryPoint):
+            info.root = package_folder(module)
         _register(manager, info, module)
     return PluginSet(manager, plugins, builtin)
 
@@ -153,6 +158,14 @@ def _register(manager: pluggy.PluginManager, info: PluginInfo, module: ModuleTyp
     info.hooks.sort()
 
 
+def package_folder(module: ModuleType) -> Path | None:
+    """The folder of the top-level package ``module`` belongs to (where an installed plugin's files are); None for a
+    plain module, which has no folder of its own."""
+    top = sys.modules.get(module.__name__.partition(".")[0], module)
+    locations = list(getattr(top, "__path__", None) or [])
+    return Path(locations[0]) if locations else None
+
+
 def _entry_point_info(entry: EntryPoint) -> PluginInfo:
     dist = getattr(entry, "dist", None)
     return PluginInfo(
@@ -173,7 +186,16 @@ def _local_candidates(folder: Path) -> Iterable[tuple[PluginInfo, Any]]:
     if (folder / "pyproject.toml").is_file():
         yield from _plugin_folder_candidates(folder)
         return
-    for child in sorted(folder.iterdir()):
+    try:
+        children = sorted(folder.iterdir())
+    except OSError as error:
+        from medsreg.paths import os_problem
+
+        info = PluginInfo(name=folder.name, module="?", origin=str(folder))
+        info.errors.append(f"--plugins-dir {folder} {os_problem(error)}")
+        yield info, None
+        return
+    for child in children:
         if child.name.startswith(("_", ".")):
             continue
         if child.is_dir() and (child / "pyproject.toml").is_file():
@@ -193,7 +215,8 @@ def _plugin_folder_candidates(folder: Path) -> Iterable[tuple[PluginInfo, Any]]:
         return
     for name, value in project.entry_points.items():
         module_name = value.split(":")[0]
-        info = PluginInfo(name=name, module=module_name, version=project.version, package=project.name, origin=str(folder))
+        info = PluginInfo(name=name, module=module_name, version=project.version, package=project.name, origin=str(folder),
+                          root=folder)
 
         def load(folder: Path = folder, module_name: str = module_name) -> ModuleType:
             if str(folder) not in sys.path:

@@ -8,9 +8,12 @@
   as ``medsreg eval`` writes it). How each task is scored (metrics,
   category, pooling group) comes from the installed suite that holds it (``meds-bench``).
 
-Every problem is a ``MedsregError`` sentence naming the file, the line or row, and the fix:
-missing columns, unknown task ids (with did-you-mean), duplicated rows, empty outputs (unless
-``allow_empty``: they then score 0).
+Both are read as Excel and editors save them: UTF-8 (with or without a byte-order mark) or UTF-16
+with its byte-order mark, and the CSV separated by ',', ';' or tabs. Every problem is a
+``MedsregError`` sentence naming the file, the line or row, and the fix: another encoding (which,
+and the command that converts it), a line that is not JSON or holds the wrong types, a malformed
+CSV row, missing columns, unknown task ids (with did-you-mean), duplicated rows, empty outputs
+(unless ``allow_empty``: they then score 0).
 
 What the predictions miss of their suite (``Predictions.missing``: the tasks of a partial suite,
 which ``medsreg score`` marks) comes from eval's ``config.json`` beside a predictions file (the
@@ -26,20 +29,39 @@ rows of tasks no script scores are left out with a note, and each cell pandas wo
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from medsreg.errors import MedsregError
+from medsreg.errors import MedsregError, NotUtf8Error, decode_text, quoted
+from medsreg.formats.medsins import JsonError, load_json
 from medsreg.vocabulary import did_you_mean
 
 CSV_COLUMNS = ("task_id", "input", "GT", "output")
+CSV_DELIMITERS = (",", ";", "\t")
+"""Excel writes ';' where the decimal separator is a comma, and tabs for 'Unicode text'."""
 JSONL_KEYS = ("task", "instance_id", "references", "output", "metrics", "category")
-_TASK_ID = re.compile(r"^(?:task)?(\d+)(?:_|$)", re.IGNORECASE)
+_RECORD_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
+    "task": ((str,), "a string"),
+    "instance_id": ((str, int), "a string or an integer"),
+    "references": ((list,), "a list of strings"),
+    "output": ((str, int, float, type(None)), "a string or null"),
+    "metrics": ((list,), "a list of strings"),
+    "category": ((str,), "a string"),
+    "group": ((str, type(None)), "a string or null"),
+    "average": ((bool,), "true or false"),
+    "model": ((str, type(None)), "a string or null"),
+    "suite": ((str, type(None)), "a string or null"),
+}
+"""What each key of a predictions line holds, as 'medsreg eval' writes it."""
+_TASK_ID = re.compile(r"^(?:task)?([0-9]{1,9})(?:_|$)", re.IGNORECASE)
 LEGACY_MCQA_CATEGORY = "Multilingual MCQA"
 
 
@@ -122,7 +144,8 @@ def find_missing(result: Predictions, path: Path, catalog: Any) -> None:
     predicted = {row.category for row in result.rows}
     missing: dict[str, dict[str, str]] = {}
     recorded = _recorded_availability(path, result.suite)
-    for entry in (recorded or {}).get("missing", []):
+    entries = (recorded or {}).get("missing", [])
+    for entry in entries if isinstance(entries, list) else []:
         # a task predicted by an earlier run into the same folder is not missing, whatever the last run could read
         if isinstance(entry, dict) and entry.get("task") and entry["task"] not in present:
             missing[entry["task"]] = {"task": str(entry["task"]), "category": str(entry.get("category", "")),
@@ -157,7 +180,7 @@ def _recorded_availability(path: Path, suite: str | None) -> dict[str, Any] | No
         return None
     try:
         recorded = json.loads((path.parent / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None
     if not isinstance(recorded, dict) or (suite is not None and recorded.get("suite") != suite):
         return None  # another run's config, or not eval's: it says nothing about these predictions
@@ -178,28 +201,40 @@ def _check_outputs(path: Path, result: Predictions, allow_empty: bool) -> None:
     result.notes.append(f"{len(empty)} empty outputs are scored as wrong (--allow-empty)")
 
 
+def _read_text(path: Path) -> str:
+    """The file's text: UTF-8, or UTF-16 with its byte-order mark (as Excel's 'Unicode text' saves)."""
+    try:
+        return decode_text(path.read_bytes(), path, utf16=True)
+    except OSError as error:
+        raise MedsregError(f"{path} cannot be read ({error.strerror or error}); check the path") from None
+    except NotUtf8Error as error:
+        raise MedsregError(f"{path} {error}") from None
+
+
 def _read_jsonl(path: Path, official: bool = False) -> Predictions:
     result = Predictions()
     seen: dict[tuple[str, str], int] = {}
-    lines = path.read_text(encoding="utf-8").split("\n")
+    text = _read_text(path)
+    lines = text.split("\n")
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         where = f"{path.name}:{number}"
         try:
-            record = json.loads(line)
-        except json.JSONDecodeError as error:
-            if number >= len(lines) - 1 and not path.read_bytes().endswith(b"\n"):  # torn by a kill: eval redoes it
+            record = load_json(line)
+        except JsonError as error:
+            if number >= len(lines) - 1 and not text.endswith("\n"):  # torn by a kill: eval redoes it
                 result.notes.append(f"{where}: an incomplete last line is ignored (an interrupted eval); "
                                     "rerun 'medsreg eval' to complete it")
                 continue
-            raise MedsregError(f"{where}: not JSON ({error.msg}); the file is damaged: rerun 'medsreg eval' "
-                               "into a new --output") from None
+            raise MedsregError(f"{where}: {error}; a file 'medsreg eval' wrote is damaged: rerun it into a new "
+                               "--output") from None
         missing = [key for key in JSONL_KEYS if key not in record] if isinstance(record, dict) else list(JSONL_KEYS)
         if missing:
             raise MedsregError(f"{where}: the prediction lacks {', '.join(missing)}; score files written by "
                                "'medsreg eval', or a submission CSV")
-        key = (str(record["task"]), str(record["instance_id"]))
+        _check_record(record, where)
+        key = (record["task"], str(record["instance_id"]))
         if key in seen and not official:
             raise MedsregError(f"{where}: {key[0]} instance {key[1]} is predicted twice (first on line {seen[key]}); "
                                "remove the duplicate line")
@@ -209,24 +244,41 @@ def _read_jsonl(path: Path, official: bool = False) -> Predictions:
         legacy_id = record.get("legacy_id")
         result.rows.append(Prediction(
             task=key[0], instance_id=key[1], output="" if missing else str(output),
-            references=[str(r) for r in record["references"]], metrics=list(record["metrics"]),
-            category=str(record["category"]), group=record.get("group"), average=bool(record.get("average", True)),
-            legacy_id=legacy_id if isinstance(legacy_id, int) else None, where=where, output_na=missing))
+            references=record["references"], metrics=record["metrics"],
+            category=record["category"], group=record.get("group"), average=record.get("average", True),
+            legacy_id=legacy_id if isinstance(legacy_id, int) and not isinstance(legacy_id, bool) else None,
+            where=where, output_na=missing))
         result.model = result.model or record.get("model")
         result.suite = result.suite or record.get("suite")
     return result
+
+
+def _check_record(record: dict[str, Any], where: str) -> None:
+    """Raise unless each key of a predictions line holds what 'medsreg eval' writes there."""
+    for key, (kinds, expected) in _RECORD_TYPES.items():
+        if key not in record:
+            continue
+        value = record[key]
+        wrong = not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds)
+        if not wrong and list in kinds:
+            wrong = not all(isinstance(item, str) for item in value)
+        if wrong:
+            raise MedsregError(f"{where}: {key!r} is {quoted(value)}, not {expected}; score files written by "
+                               "'medsreg eval', or a submission CSV")
 
 
 def _read_csv(path: Path, catalog: Any, official: bool = False) -> Predictions:
     result = Predictions()
     scoring, by_name = _suite_entries(catalog)
     ignored: dict[str, int] = {}
-    with open(path, encoding="utf-8-sig", newline="") as handle:
-        reader = csv.DictReader(handle)
+    text = _read_text(path)
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=_delimiter(text.split("\n", 1)[0]))
+    with _csv_errors_located(path, reader), _long_fields():
         columns = reader.fieldnames or []
         missing = [column for column in CSV_COLUMNS if column not in columns]
         if missing:
-            raise MedsregError(f"{path}: the columns {', '.join(missing)} are missing (found: {', '.join(columns) or 'none'}); "
+            found = ", ".join(quoted(column) for column in columns[:8]) or "none"
+            raise MedsregError(f"{path}: the columns {', '.join(missing)} are missing (found: {found}); "
                                "a submission CSV has the header task_id,input,GT,output")
         seen: dict[tuple[str, str], int] = {}
         for number, record in enumerate(reader, 2):
@@ -248,7 +300,7 @@ def _read_csv(path: Path, catalog: Any, official: bool = False) -> Predictions:
                 known = sorted(f"task{number}" for number in scoring) + sorted(by_name)
                 listing = f" Known ids: {', '.join(known[:12])}{' ...' if len(known) > 12 else ''}." if known else \
                     " No installed suite has tasks with ids: install medsreg-meds-bench."
-                raise MedsregError(f"{where}: task_id {task_id!r} is not a task of an installed suite."
+                raise MedsregError(f"{where}: task_id {quoted(task_id)} is not a task of an installed suite."
                                    f"{did_you_mean(task_id, known)}{listing}")
             key = (task_id, record.get("input") or "")
             if key in seen and not official:
@@ -261,9 +313,40 @@ def _read_csv(path: Path, catalog: Any, official: bool = False) -> Predictions:
                 group=suite_task.group, average=suite_task.average, legacy_id=legacy_id, where=where))
             result.suite = result.suite or suite
     for task_id, count in ignored.items():
-        result.notes.append(f"{path.name}: {count} row(s) of task_id {task_id!r} are left out, as the official scripts "
-                            "leave out ids they do not list")
+        result.notes.append(f"{path.name}: {count} row(s) of task_id {quoted(task_id)} are left out, as the official "
+                            "scripts leave out ids they do not list")
     return result
+
+
+def _delimiter(header: str) -> str:
+    """The one of ``CSV_DELIMITERS`` that splits ``header`` into the submission columns (',' if none does)."""
+    for delimiter in CSV_DELIMITERS:
+        try:
+            names = next(csv.reader([header], delimiter=delimiter), [])
+        except csv.Error:
+            break  # reported with its row when the file is read
+        if all(column in names for column in CSV_COLUMNS):
+            return delimiter
+    return ","
+
+
+@contextmanager
+def _csv_errors_located(path: Path, reader: Any) -> Iterator[None]:
+    try:
+        yield
+    except csv.Error as error:
+        raise MedsregError(f"{path.name}: row {reader.line_num}: not a well-formed CSV row ({error}); save the file "
+                           "again as CSV (fields with commas, quotes or line breaks quoted)") from None
+
+
+@contextmanager
+def _long_fields() -> Iterator[None]:
+    """Fields of any length: an input (a whole record to summarize) may pass csv's default limit of 131,072 characters."""
+    limit = csv.field_size_limit(2**31 - 1)
+    try:
+        yield
+    finally:
+        csv.field_size_limit(limit)
 
 
 def _suite_entries(catalog: Any) -> tuple[dict[int, tuple[str, str, Any]], dict[str, tuple[str, str, Any]]]:

@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from medsreg.errors import MedsregError
+from medsreg.errors import MedsregError, quoted
 from medsreg.models import PLUGIN_SLUG
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "plugins" / "_template"
@@ -26,6 +26,23 @@ TEMPLATE_MODULE = "medsreg_template"
 RENAMED_SUFFIXES = (".py", ".toml", ".md")
 """Files whose text names the plugin; task files (JSON) describe data and are copied untouched."""
 LEFT_BEHIND = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info", ".pytest_cache", "build", "dist")
+
+
+def _copy_without_modes(source: Path, target: Path) -> None:
+    """The template's files and folders (less ``LEFT_BEHIND``), created as any new ones are: their modes come from
+    the user's umask, not from the template's (copytree would copy those)."""
+    target.mkdir()
+    entries = sorted(source.iterdir())
+    ignored = LEFT_BEHIND(str(source), [entry.name for entry in entries])
+    for entry in entries:
+        if entry.name in ignored:
+            continue
+        if entry.is_dir():
+            _copy_without_modes(entry, target / entry.name)
+        else:
+            shutil.copyfile(entry, target / entry.name)
+
+
 TASK_FILE_NAME = re.compile(r"^[A-Za-z0-9][\w.-]*\.json$")
 RELEASED_NAME = re.compile(r"^task\d+_[\w.-]+\.jsonl?$")
 
@@ -58,7 +75,7 @@ def new_plugin(name: str, parent: Path, *, task_document: dict | None = None, ov
     workspace = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".tmp", dir=parent))
     try:
         staged = workspace / name
-        shutil.copytree(template, staged, ignore=LEFT_BEHIND)
+        _copy_without_modes(template, staged)
         rename_plugin(staged, name)
         if task_document is not None:
             replace_example_tasks(staged / module_name(name) / "tasks", task_document)
@@ -79,8 +96,16 @@ def new_plugin(name: str, parent: Path, *, task_document: dict | None = None, ov
     return target
 
 
+PLUGIN_NAME_CHARS = 64
+"""The name becomes a folder, a distribution (medsreg-NAME) and a module: file systems refuse names over 255 bytes."""
+
+
 def check_plugin_name(name: str) -> None:
-    """Raise unless ``name`` is a plugin slug: lower-case letters, digits and '-', not starting with '-'."""
+    """Raise unless ``name`` is a plugin slug of at most 64 characters: lower-case letters, digits and '-', not
+    starting with '-'."""
+    if len(name) > PLUGIN_NAME_CHARS:
+        raise MedsregError(f"{quoted(name)} is not a plugin name: it is longer than {PLUGIN_NAME_CHARS} characters; "
+                           "choose a shorter one")
     if re.match(PLUGIN_SLUG, name):
         return
     suggestion = suggested_name(name)

@@ -8,7 +8,8 @@ A ``LocalSource`` names a folder by key; the user sets it, in this order of prec
     meds-ins = "/data/MedS-Ins"
     meds-bench = "hf://Henrychur/MedS-Bench@<40-hex commit>"   # fetched from the Hub when online
 
-Its ``path`` may hold shell wildcards (``task125_*``) that must match exactly one file.
+Its ``path`` may hold shell wildcards (``task125_*``) that must match exactly one file, and must stay
+inside the folder: an absolute path, a ``..`` or a link leading out is refused, never read (``medsreg.paths``).
 A ``HubSource`` is a repository at a pinned commit; ``repo_id`` may also be a local folder
 with the same layout (an offline mirror, or a test fixture). A ``UrlSource`` is one file
 fetched once into the cache and checked against its sha256. Where a task lists several
@@ -21,12 +22,19 @@ import fnmatch
 import hashlib
 import os
 import re
-import tempfile
 from functools import lru_cache
 from pathlib import Path
 
 from medsreg.errors import ConfigError, MedsregError, SourceNotConfiguredError
+from medsreg.files import create_beside
 from medsreg.models import HubSource, LocalSource, UrlSource
+from medsreg.paths import (
+    PathEscapeError,
+    os_problem,
+    outside,
+    source_path_escape,
+    source_place,
+)
 
 PINNED_REVISION = re.compile(r"^[0-9a-f]{40}$")
 HUB_VALUE = re.compile(r"^hf://(?P<repo>[\w.-]+/[\w.-]+)@(?P<revision>[0-9a-f]{40})$")
@@ -102,12 +110,16 @@ def alternatives(sources: Source | list[Source] | None) -> list[Source]:
     return list(sources) if isinstance(sources, list) else [sources]
 
 
-def resolve_first(sources: Source | list[Source], task_name: str, access: str | None) -> Path:
-    """The file of the first available source; if none is, the error of the first (the one to configure)."""
+def resolve_first(sources: Source | list[Source], task_name: str, access: str | None,
+                  field: str = "instances_from") -> Path:
+    """The file of the first available source; if none is, the error of the first (the one to configure).
+
+    ``field`` is the task-file key the sources come from, named when a path is refused.
+    """
     first_error = None
     for source in alternatives(sources):
         try:
-            return resolve(source, task_name, access)
+            return resolve(source, task_name, access, field)
         except SourceNotConfiguredError as error:
             first_error = first_error or error
     raise first_error  # type: ignore[misc]
@@ -116,40 +128,78 @@ def resolve_first(sources: Source | list[Source], task_name: str, access: str | 
 def availability(sources: Source | list[Source] | None, access: str | None) -> str:
     """'available', 'not configured' or 'credentialed' (not configured, and needs an agreement); reads no data."""
     for source in alternatives(sources):
-        if isinstance(source, LocalSource):
-            value = configured_value(source.key)
-            if value and (HUB_VALUE.match(value) or _matches(Path(value).expanduser(), source.path)):
+        if source_path_escape(source) is not None:
+            continue  # refused when read, with the sentence
+        try:
+            if isinstance(source, LocalSource):
+                value = configured_value(source.key)
+                if value and (HUB_VALUE.match(value) or _matches(Path(value).expanduser(), source.path, source_place(source))):
+                    return "available"
+            elif isinstance(source, HubSource):
+                local = Path(source.repo_id).expanduser()
+                if local.is_dir() and _matches(local, source.path, source_place(source)):
+                    return "available"
+            elif url_target(source).is_file():
                 return "available"
-        elif isinstance(source, HubSource):
-            if (Path(source.repo_id).expanduser() / source.path).is_file():
-                return "available"
-        elif url_target(source).is_file():
-            return "available"
+        except MedsregError:  # a file that leads out of its folder is not available; reading it says why
+            continue
     return "credentialed" if access == "credentialed" else "not configured"
 
 
-def _matches(folder: Path, pattern: str) -> list[Path]:
+def _matches(folder: Path, pattern: str, place: str, root: Path | None = None) -> list[Path]:
+    """The file ``pattern`` names in ``folder`` (with wildcards, every .json/.jsonl file it matches).
+
+    Each must stay inside ``root`` (``folder`` unless given) once links are followed, else it is a
+    ``PathEscapeError`` naming ``place`` (the folder in words), and nothing is read.
+    """
+    root = folder if root is None else root
     if not any(char in pattern for char in "*?["):
-        return [folder / pattern] if (folder / pattern).is_file() else []
-    parent = folder / Path(pattern).parent
-    name = Path(pattern).name
-    if not parent.is_dir():
-        return []
-    return sorted(p for p in parent.iterdir() if fnmatch.fnmatchcase(p.name, name) and p.is_file()
-                  and p.suffix in (".json", ".jsonl"))
+        candidate = folder / pattern
+        found = [candidate] if candidate.is_file() else []
+    else:
+        parent = folder / Path(pattern).parent
+        _confined(parent, root, place)  # before listing it: a linked folder's names are none of ours
+        name = Path(pattern).name
+        if not parent.is_dir():
+            return []
+        try:
+            found = sorted(p for p in parent.iterdir() if fnmatch.fnmatchcase(p.name, name) and p.is_file()
+                           and p.suffix in (".json", ".jsonl"))
+        except OSError as error:
+            raise MedsregError(f"{parent} {os_problem(error)}") from None
+    for path in found:
+        _confined(path, root, place)
+    return found
 
 
-def resolve(source: Source, task_name: str, access: str | None) -> Path:
-    """The local file the source names, or a ``SourceNotConfiguredError`` saying how to get it."""
+def _confined(path: Path, root: Path, place: str) -> None:
+    why = outside(root, path, place, "medsreg reads only files inside it: copy the file in, or point the source at the "
+                                     "folder that holds it")
+    if why is not None:
+        raise PathEscapeError(f"{path} {why}", lexical=False)
+
+
+def resolve(source: Source, task_name: str, access: str | None, field: str = "instances_from") -> Path:
+    """The local file the source names, or a ``SourceNotConfiguredError`` saying how to get it.
+
+    A path that leads outside its source's folder (absolute, ``..``, a link out) is a ``PathEscapeError`` naming
+    ``field``, and the file is not read.
+    """
+    escape = source_path_escape(source)
+    if escape is not None:
+        raise PathEscapeError(f"{task_name}: medsreg.{field} {escape}", lexical=True)
     advice = ACCESS_ADVICE.get(access or "", "")
     if "agreement" in source.how_to_obtain.lower():
         advice = ""  # the source already says which agreement it needs
     how = " ".join(part for part in (source.how_to_obtain, advice) if part)
-    if isinstance(source, LocalSource):
-        return _resolve_local(source, task_name, how)
-    if isinstance(source, UrlSource):
-        return _resolve_url(source, task_name, how)
-    return _resolve_hub(source, task_name, how)
+    try:
+        if isinstance(source, LocalSource):
+            return _resolve_local(source, task_name, how)
+        if isinstance(source, UrlSource):
+            return _resolve_url(source, task_name, how)
+        return _resolve_hub(source, task_name, how)
+    except PathEscapeError as error:  # the helpers know the file; the task and its field are named here
+        raise PathEscapeError(f"{task_name}: medsreg.{field}: {error}", lexical=False) from None
 
 
 def _resolve_local(source: LocalSource, task_name: str, how: str) -> Path:
@@ -174,7 +224,7 @@ def _resolve_local(source: LocalSource, task_name: str, how: str) -> Path:
             f"{task_name}: not available: source {source.key!r} is configured as {folder}, which is not a folder; "
             f"point {env_var(source.key)} at the folder holding {source.path!r}"
         )
-    found = _matches(folder, source.path)
+    found = _matches(folder, source.path, source_place(source))
     if len(found) == 1:
         return found[0]
     if found:
@@ -231,17 +281,23 @@ def _download(source: UrlSource, target: Path) -> str | None:
             "changed upstream: check it and update the pin in the plugin"
         )
     target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".download.")
-    with os.fdopen(handle, "wb") as out:
-        out.write(data)
-    os.replace(temporary, target)
+    handle, temporary = create_beside(target, suffix=".download")  # the cache's files get the umask's mode, not 0600
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.replace(temporary, target)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
     return None
 
 
-def _resolve_hub(source: HubSource, task_name: str, how: str) -> Path:
+def _resolve_hub(source: HubSource, task_name: str, how: str, root: Path | None = None) -> Path:
+    """The file of a Hub source: from a local mirror folder (whose files stay inside ``root``, default the folder), or
+    downloaded at the pinned revision."""
     local = Path(source.repo_id).expanduser()
     if local.is_dir():
-        found = _matches(local, source.path)
+        found = _matches(local, source.path, source_place(source), root)
         if len(found) != 1:
             raise SourceNotConfiguredError(
                 f"{task_name}: not available: {len(found)} files match {source.path!r} in the local mirror {local}. {how}".strip()
@@ -254,19 +310,21 @@ def _resolve_hub(source: HubSource, task_name: str, how: str) -> Path:
             f"{task_name}: not available: reading {source.repo_id} from the Hub needs huggingface_hub; "
             "run pip install 'medsreg[hub]'"
         ) from None
+    wildcard = any(char in source.path for char in "*?[")
     try:
-        if any(char in source.path for char in "*?["):
-            from huggingface_hub import snapshot_download
+        if not wildcard:
+            return Path(hf_hub_download(source.repo_id, source.path, revision=source.revision, repo_type=source.repo_type))
+        from huggingface_hub import snapshot_download
 
-            root = snapshot_download(source.repo_id, revision=source.revision, repo_type=source.repo_type,
-                                     allow_patterns=[source.path])
-            return _resolve_hub(source.model_copy(update={"repo_id": root}), task_name, how)
-        return Path(hf_hub_download(source.repo_id, source.path, revision=source.revision, repo_type=source.repo_type))
+        snapshot = Path(snapshot_download(source.repo_id, revision=source.revision, repo_type=source.repo_type,
+                                          allow_patterns=[source.path]))
     except Exception as error:  # the hub client raises many types (offline, 404, auth)
         raise SourceNotConfiguredError(
             f"{task_name}: not available: could not fetch {source.path} from {source.repo_id}@{source.revision[:12]} "
             f"({type(error).__name__}: {error}). Download it while online, or pass a local mirror folder as repo_id. {how}".strip()
         ) from None
+    # the Hub cache links a snapshot's files to ../../blobs: the repository's cache folder holds them
+    return _resolve_hub(source.model_copy(update={"repo_id": str(snapshot)}), task_name, how, snapshot.parent.parent)
 
 
 def configuration_problems(used_keys: set[str]) -> list[tuple[str, str]]:

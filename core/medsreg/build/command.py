@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from medsreg.options import require_option, source_option
+from medsreg.options import require_option, source_option, trust_remote_code_option
 
 
 @click.command("build")
@@ -36,6 +36,7 @@ from medsreg.options import require_option, source_option
               "with its chat template.")
 @click.option("--max-length", type=click.IntRange(min=1), default=2048, show_default=True, help="With --tokenizer: truncate (or pack) to this many tokens.")
 @click.option("--pack", is_flag=True, help="With --tokenizer: pack whole examples into --max-length blocks.")
+@trust_remote_code_option
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars and no progress lines.")
 @click.option("--workers", type=click.IntRange(min=1), help="Processes reading and rendering training tasks "
               "(default: every CPU available); the output does not depend on it.")
@@ -44,7 +45,8 @@ from medsreg.options import require_option, source_option
               help="Also load plugins from this folder without installing them.")
 def build_command(spec: Path | None, mixture: str | None, suites: tuple[str, ...], output: Path, overwrite: bool, dry_run: bool,
                   seed: int | None, total: int | None, export: str | None, tokenizer: Path | None, max_length: int,
-                  pack: bool, quiet: bool, workers: int | None, plugins_dirs: tuple[Path, ...], require: str | None) -> None:
+                  pack: bool, trust_remote_code: bool, quiet: bool, workers: int | None, plugins_dirs: tuple[Path, ...],
+                  require: str | None) -> None:
     """Assemble the training mixture and the evaluation suites as Hugging Face datasets.
 
     With no options: each registered mixture with a training task readable here, each its own
@@ -60,7 +62,7 @@ def build_command(spec: Path | None, mixture: str | None, suites: tuple[str, ...
         raise click.UsageError("--pack needs --tokenizer (packing works on token ids)")
     options = BuildOptions(spec=spec, mixture=mixture, suites=suites, output=output, overwrite=overwrite, dry_run=dry_run, seed=seed,
                            total=total, export=export, tokenizer=tokenizer, max_length=max_length, pack=pack,
-                           quiet=quiet, plugins_dirs=plugins_dirs, workers=workers,
+                           trust_remote_code=trust_remote_code, quiet=quiet, plugins_dirs=plugins_dirs, workers=workers,
                            require_complete=require == "complete")
     run_build(options, say=(lambda line: None) if quiet and not dry_run else click.echo,
               warn=lambda line: click.echo(line, err=True))

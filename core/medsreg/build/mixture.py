@@ -31,7 +31,16 @@ from typing import Any
 
 import numpy as np
 
-from medsreg.build.plan import Plan, bucket_count, bucket_order, draws, overlapping, row_buckets, training_instances
+from medsreg.build.plan import (
+    Plan,
+    bucket_count,
+    bucket_order,
+    draws,
+    left_out_reason,
+    overlapping,
+    row_buckets,
+    training_instances,
+)
 from medsreg.build.render import training_row
 from medsreg.catalog import Catalog, LoadedTask
 from medsreg.errors import MedsregError
@@ -51,7 +60,7 @@ class Survey:
     unavailable: str | None = None
     """Why the instances could not be read, or None."""
     problems: list[str] = field(default_factory=list)
-    """Errors reading found (warnings for the user)."""
+    """Errors reading found, and why instances its Split Type would train on are left out (warnings for the user)."""
     decontamination_s: float = 0.0
     """Seconds spent looking the task's inputs up in the overlap index (in whichever process read it)."""
 
@@ -116,10 +125,13 @@ def _survey_one(position: int) -> Survey:
             why = item.unavailable or f"{task.name}: its instances or instruction could not be read"
             return Survey(unavailable=why, problems=problems)
         pool = training_instances(task)
+        left_out = left_out_reason(task)
+        if left_out is not None:  # a warning even when the task is skipped: a skip note names only its first task
+            problems = [*problems, left_out]
         if not pool:  # a task without a training instance is not available: it would show as 0 rows in the plan
             where = f" ({item.data_path})" if item.data_path else ""
-            return Survey(unavailable=f"{task.name}: its source gives no training instance{where}; check that it is "
-                          "the complete release", problems=problems)
+            return Survey(unavailable=left_out or f"{task.name}: its source gives no training instance{where}; check "
+                          "that it is the complete release", problems=problems)
         index = _SHARED["index"]
         start = time.perf_counter()
         removed = overlapping(index, (instance["input"] for instance in pool)) if index is not None else []

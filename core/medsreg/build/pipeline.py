@@ -70,6 +70,8 @@ class BuildOptions:
     tokenizer: Path | None = None
     max_length: int | None = None
     pack: bool = False
+    trust_remote_code: bool = False
+    """Let the --tokenizer folder's own code run (``medsreg.modelfolder`` refuses a folder that has some otherwise)."""
     quiet: bool = False
     plugins_dirs: tuple[Path, ...] = ()
     workers: int | None = None
@@ -152,7 +154,8 @@ def run_build(options: BuildOptions, *, say: Echo = print, warn: Echo = print) -
         if plan.skipped:
             named = f"mixture {plan.spec.name}: " if len(result.plans) > 1 else ""
             warn(f"note: {named}{len(plan.skipped)} training tasks the spec covers are not available here and are left "
-                 f"out (e.g. {plan.skipped[0][1]}); 'medsreg list --status \"not configured\"' lists them")
+                 f"out (e.g. {plan.skipped[0][1]}); the card lists them, and 'medsreg info TASK' says how to make one "
+                 "available")
     if options.dry_run:
         for plan in result.plans:
             if len(result.plans) > 1:
@@ -503,7 +506,8 @@ def _tokenization(options: BuildOptions) -> Any:
     except ImportError as error:
         raise MedsregError(f"--tokenizer needs the tokenize extra ({error}); install it with "
                            "pip install 'medsreg[tokenize]'") from None
-    return prepare(options.tokenizer, max_length=options.max_length, pack=options.pack)
+    return prepare(options.tokenizer, max_length=options.max_length, pack=options.pack,
+                   trust_remote_code=options.trust_remote_code)
 
 
 def _write(options: BuildOptions, default_samples: bool, catalog: Catalog, plans: list[Plan], suites: list[SuitePlan],

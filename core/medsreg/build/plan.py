@@ -102,18 +102,57 @@ def has_test_side(task: Task) -> bool:
     return task.split in ("test", "train/test")
 
 
+SPLIT_RULES = {
+    "train": ('a Train task holds no instance marked "split": "test"',
+              'move such instances to a task whose Split Type is Test, or set the Split Type to "Train/Test" and give '
+              'every instance a "split"'),
+    "test": ('a Test task holds no instance marked "split": "train"',
+             'move such instances to a task whose Split Type is Train, or set the Split Type to "Train/Test" and give '
+             'every instance a "split"'),
+    "train/test": ('a Train/Test task gives the side of each instance in its "split"',
+                   'give each such instance "split": "train" or "split": "test"'),
+}
+"""Split Type -> (the rule its instances' 'split' marks follow, how to fix an instance that breaks it)."""
+
+
+def contradicts_split(task: Task, instance: Instance) -> bool:
+    """Whether the instance breaks its task's ``SPLIT_RULES`` rule (never for a task without a split)."""
+    mark = instance.get("split")
+    if task.split == "train/test":
+        return mark is None
+    return task.split is not None and mark is not None and mark != task.split
+
+
 def training_instances(task: Task) -> list[Instance]:
-    """The training side: every instance of a 'train' task, the non-'test' ones of a 'train/test' task."""
-    if task.split == "train" or not task.instances:
-        return list(task.instances or [])
-    return [instance for instance in task.instances if instance.get("split") != "test"]
+    """The training side: never an instance marked 'test', whatever the Split Type says. The rest of a 'train' task;
+    of a 'train/test' task only those marked 'train': an unmarked one may be a test instance."""
+    instances = task.instances or []
+    if task.split == "train":
+        return [instance for instance in instances if instance.get("split") != "test"]
+    if task.split == "train/test":
+        return [instance for instance in instances if instance.get("split") == "train"]
+    return []
 
 
 def test_instances(task: Task) -> list[Instance]:
-    """The test side: every instance of a 'test' task, the 'test' ones of a 'train/test' task."""
-    if task.split == "train/test":
+    """The test side: every instance of a 'test' task (or of one without a split, which a suite may list), else those
+    marked 'test'. An instance of a 'test' task marked 'train' stays here: counting it as test never leaks."""
+    if task.split in TRAINING_SPLITS:
         return [instance for instance in task.instances or [] if instance.get("split") == "test"]
     return list(task.instances or [])
+
+
+def left_out_reason(task: Task) -> str | None:
+    """Why ``training_instances`` leaves out instances of a training task that break its split rule (in a 'train'
+    task those marked test, in a 'train/test' task the unmarked ones), or None: a build says so, never silently."""
+    if not is_training_task(task):
+        return None
+    count = sum(contradicts_split(task, instance) for instance in task.instances or [])
+    if not count:
+        return None
+    rule, fix = SPLIT_RULES[task.split]
+    return (f"{task.name}: {count:,} of its {len(task.instances or []):,} instances break its Split Type ({rule}), so "
+            f"the mixture leaves them out; {fix} ('medsreg validate' lists them)")
 
 
 # --------------------------------------------------------------------------- selection

@@ -28,7 +28,6 @@ transformers, datasets and numpy are imported inside functions: importing this m
 
 from __future__ import annotations
 
-import os
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -37,6 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from medsreg.errors import MedsregError
+from medsreg.modelfolder import load_tokenizer
 
 if TYPE_CHECKING:
     import datasets
@@ -194,22 +194,9 @@ def count_table(header: Sequence[str], body: Sequence[Sequence[Any]]) -> list[st
 # --------------------------------------------------------------------------- the tokenizer
 
 
-def load_local_tokenizer(path: Path, what: str, how: str) -> Any:
-    """``AutoTokenizer`` from the local folder ``path`` (never the Hub); a folder it cannot read is a MedsregError
-    sentence: ``what`` cannot be loaded (the reason); ``how``."""
-    # transformers announces at import that it found no PyTorch: true, and irrelevant to tokenizing
-    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
-    from transformers import AutoTokenizer
-
-    try:
-        return AutoTokenizer.from_pretrained(str(path), local_files_only=True)
-    except Exception as error:  # noqa: BLE001 - transformers raises OSError, ValueError, JSONDecodeError, ... for a broken folder
-        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        raise MedsregError(f"{what} cannot be loaded ({type(error).__name__}: {reason}); {how}") from None
-
-
-def load_chat_tokenizer(path: Path) -> Any:
-    """The tokenizer saved in the local folder ``path`` (never the Hub); MedsregError unless it has a usable chat template."""
+def load_chat_tokenizer(path: Path, trust_remote_code: bool = False) -> Any:
+    """The tokenizer saved in the local folder ``path`` (never the Hub); MedsregError unless it has a usable chat template,
+    or when the folder ships code of its own and ``trust_remote_code`` (``--trust-remote-code``) is not given."""
     path = Path(path)
     shown = str(path)
     how = "give --tokenizer a local folder saved with tokenizer.save_pretrained (holding tokenizer.json / tokenizer_config.json)"
@@ -223,7 +210,7 @@ def load_chat_tokenizer(path: Path) -> Any:
         import transformers  # noqa: F401 - only to say which extra is missing
     except ImportError as error:
         raise MedsregError(f"--tokenizer needs transformers ({error}); install it with pip install 'medsreg[tokenize]'") from None
-    tokenizer = load_local_tokenizer(path, f"the tokenizer in {shown}", how)
+    tokenizer = load_tokenizer(path, trust_remote_code=trust_remote_code, what=f"the tokenizer in {shown}", how=how)
     template = getattr(tokenizer, "chat_template", None)
     if not template:
         raise MedsregError(f"the tokenizer in {shown} has no chat template (no chat_template.jinja nor chat_template in "
@@ -496,6 +483,8 @@ class Tokenization:
     num_proc: int = 2
     batch_rows: int = BATCH_ROWS
     counts: TokenCounts = field(default_factory=TokenCounts)
+    trust_remote_code: bool = False
+    """``--trust-remote-code``: the workers load the tokenizer again, and may run its folder's code only if this one could."""
 
     def fresh(self) -> Tokenization:
         """The same step with its own ``counts``, for another dataset (the tokenizer is shared, not loaded again)."""
@@ -541,7 +530,7 @@ class Tokenization:
         # a catalog of millions of instances, which a forked child's garbage collector would copy page by page
         context = multiprocessing.get_context("spawn")
         pool = ProcessPoolExecutor(max_workers=self.num_proc, mp_context=context, initializer=_start_worker,
-                                   initargs=(str(Path(self.path).resolve()),))
+                                   initargs=(str(Path(self.path).resolve()), self.trust_remote_code))
         pending: deque = deque()
         offset = 0
         try:
@@ -570,14 +559,15 @@ class Tokenization:
             yield {**row, "input_ids": ids, "labels": row_labels, "attention_mask": [1] * len(ids)}
 
 
-def prepare(path: Path, *, max_length: int | None = None, pack: bool = False, num_proc: int = 2) -> Tokenization:
+def prepare(path: Path, *, max_length: int | None = None, pack: bool = False, num_proc: int = 2,
+            trust_remote_code: bool = False) -> Tokenization:
     """The tokenization step for ``medsreg build --tokenizer PATH``: loads and checks the tokenizer now, so that a bad
-    folder is reported before anything is read."""
+    folder (or one with code of its own, without ``trust_remote_code``) is reported before anything is read."""
     max_length = DEFAULT_MAX_LENGTH if max_length is None else max_length
     if max_length < 1:
         raise MedsregError(f"--max-length {max_length} is below 1; give the model's context length, e.g. 2048")
-    return Tokenization(tokenizer=load_chat_tokenizer(path), path=Path(path), max_length=max_length, pack=pack,
-                        num_proc=num_proc)
+    return Tokenization(tokenizer=load_chat_tokenizer(path, trust_remote_code), path=Path(path), max_length=max_length,
+                        pack=pack, num_proc=num_proc, trust_remote_code=trust_remote_code)
 
 
 def _batches(rows: Iterator[dict], size: int) -> Iterator[list[dict]]:
@@ -601,9 +591,9 @@ _worker_tokenizer: Any = None
 """The tokenizer of a worker process, loaded once by _start_worker."""
 
 
-def _start_worker(path: str) -> None:
+def _start_worker(path: str, trust_remote_code: bool) -> None:
     global _worker_tokenizer
-    _worker_tokenizer = load_chat_tokenizer(Path(path))
+    _worker_tokenizer = load_chat_tokenizer(Path(path), trust_remote_code)
 
 
 def _encode_in_worker(job: tuple[list, list[str]], max_length: int) -> tuple[list, list, list]:

@@ -27,6 +27,7 @@ def installed_corpora(plugins_dirs: tuple[Path, ...] = ()) -> list[Corpus]:
 
 def documents_folder(corpus: Corpus) -> Path:
     """Where a corpus's files are: ``documents_from.path`` inside the folder configured for its key."""
+    from medsreg.paths import outside, source_path_escape, source_place
     from medsreg.sources import config_path, configured_value, env_var
 
     source = corpus.documents_from
@@ -40,7 +41,14 @@ def documents_folder(corpus: Corpus) -> Path:
             f"corpus {corpus.name}: not available: its documents are {source.path!r} in the folder configured as source "
             f"{source.key!r}; set {env_var(source.key)}=/path/to/folder, pass --source {source.key}=/path/to/folder, or add "
             f"'{source.key} = \"/path/to/folder\"' under [sources] in {config_path()}.{how}")
-    path = Path(value).expanduser() / source.path
+    escape = source_path_escape(source)
+    if escape is not None:
+        raise MedsregError(f"corpus {corpus.name}: documents_from {escape}")
+    root = Path(value).expanduser()
+    path = root / source.path
+    leaves = outside(root, path, source_place(source), "copy the documents into that folder")
+    if leaves is not None:  # a link out of the configured folder: nothing is read
+        raise MedsregError(f"corpus {corpus.name}: documents_from {path} {leaves}")
     if not path.exists():
         raise SourceNotConfiguredError(f"corpus {corpus.name}: not available: {path} does not exist (source "
                                        f"{source.key!r} is {value}).{how}")

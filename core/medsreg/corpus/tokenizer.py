@@ -87,13 +87,11 @@ def load_tokenizer(path: str | Path) -> CorpusTokenizer:
         except Exception as error:  # the library's own parse errors
             raise MedsregError(f"tokenizer {file} cannot be read: {error}") from None
     else:
-        try:
-            from transformers import AutoTokenizer
+        from medsreg.modelfolder import load_tokenizer
 
-            converted = AutoTokenizer.from_pretrained(str(folder), local_files_only=True, use_fast=True)
-        except Exception as error:
-            raise MedsregError(f"tokenizer {folder} holds no tokenizer.json and transformers cannot load it "
-                               f"({str(error).splitlines()[0] if str(error) else type(error).__name__})") from None
+        # custom tokenizer code is never run here: corpus has no --trust-remote-code, and a fast tokenizer needs none
+        converted = load_tokenizer(folder, trust_remote_code=False, what=f"tokenizer {folder} (it holds no tokenizer.json)",
+                                   how="save it with a tokenizer.json (tokenizer.save_pretrained writes one)")
         backend = getattr(converted, "backend_tokenizer", None)
         if backend is None:
             raise MedsregError(f"tokenizer {folder} has no fast (Rust) version; save it with a tokenizer.json")

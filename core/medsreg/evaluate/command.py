@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from medsreg.options import require_option, source_option
+from medsreg.options import require_option, source_option, trust_remote_code_option
 
 
 @click.command("eval")
@@ -38,7 +38,7 @@ from medsreg.options import require_option, source_option
               "suite's, 2048).")
 @click.option("--dtype", type=click.Choice(["auto", "bfloat16", "float16", "float32"]), default="auto", show_default=True,
               help="Weights' dtype for hf / vllm; auto: bfloat16 on a GPU, float32 on CPU.")
-@click.option("--trust-remote-code", is_flag=True, help="Run the Python code a model folder ships (never done otherwise).")
+@trust_remote_code_option
 @click.option("--tensor-parallel-size", type=click.IntRange(min=1), default=1, show_default=True,
               help="vllm: GPUs one copy of the model is split over.")
 @click.option("--api-base", metavar="URL", help="openai: the endpoint up to /v1, e.g. https://api.openai.com/v1.")

@@ -1,8 +1,9 @@
 """Reader of MedS-Ins task files: template and released variants, normalized with a report.
 
 Reading goes through three registered stages, each a check of ``medsreg validate``:
-``readable`` (size, UTF-8), ``json`` (pydantic-core's parser) and ``schema``, then
-``normalized`` (what had to be converted, reported as notes, never silently).
+``readable`` (size, UTF-8), ``json`` (``load_json``: strict JSON, a repeated key is an error) and
+``schema``, then ``normalized`` (what had to be converted, reported as notes, never silently).
+Nothing in a file can make reading raise or hang: every problem is a located finding.
 
 A file holds one task, or is a catalog (``{"defaults": {...}, "tasks": [card, ...]}``) whose
 cards are task files without instances; problems in a card are located at ``$.tasks[i]``.
@@ -11,14 +12,18 @@ A ``.jsonl`` file is read like ``.json`` (one object), as the official MedS-Benc
 
 from __future__ import annotations
 
+import json
+import json.decoder
+import json.scanner
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pydantic_core
 from pydantic import ValidationError
 
+from medsreg.errors import NotUtf8Error, decode_text, quoted
 from medsreg.models import (
     Example,
     Instance,
@@ -133,6 +138,7 @@ def read_text(path: Path, where: str, max_file_mb: float, findings: Findings) ->
     """The file exists, is at most --max-file-mb MB and is UTF-8 text."""
     try:
         size = path.stat().st_size
+        data = path.read_bytes() if size <= max_file_mb * 1e6 else b""
     except OSError as error:
         findings.add("readable", "error", where, "", f"cannot be read ({error.strerror}); check the path")
         return None
@@ -143,20 +149,12 @@ def read_text(path: Path, where: str, max_file_mb: float, findings: Findings) ->
             "over several task files, or keep them outside the repository and point 'medsreg.instances_from' at them",
         )
         return None
-    data = path.read_bytes()
     if data.startswith(b"\xef\xbb\xbf"):  # Windows editors write one; JSON forbids it
         findings.add("readable", "note", where, "", "starts with a UTF-8 byte-order mark, which was ignored")
-        data = data[3:]
     try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = data.count(b"\n", 0, error.start) + 1
-        column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
-        findings.add(
-            "readable", "error", where, "",
-            f"is not UTF-8: byte 0x{data[error.start]:02x} at line {line} column {column}; "
-            "re-save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8)",
-        )
+        return decode_text(data, where)
+    except NotUtf8Error as error:
+        findings.add("readable", "error", where, "", str(error))
         return None
 
 
@@ -165,12 +163,122 @@ def read_text(path: Path, where: str, max_file_mb: float, findings: Findings) ->
 
 @check("json", scope="file")
 def parse_json(text: str, where: str, findings: Findings) -> Any:
-    """The file parses as JSON (reported with line and column)."""
+    """The file parses as JSON (reported with line and column); a key repeated in one object is an error."""
     try:
-        return pydantic_core.from_json(text)
-    except ValueError as error:
-        findings.add("json", "error", where, "", f"is not valid JSON: {error}; fix the syntax at that position")
+        return load_json(text)
+    except JsonError as error:
+        findings.add("json", "error", where, "", str(error))
         return _INVALID
+
+
+class JsonError(ValueError):
+    """Why a text is not JSON medsreg reads: ``str()`` is the rest of a sentence that starts with the file's name
+    ("is not valid JSON: ... at line 3 column 5; fix ...")."""
+
+
+class _RepeatedKey(Exception):
+    def __init__(self, key: str, index: int | None = None):
+        self.key, self.index = key, index
+
+
+class _Constant(Exception):
+    pass
+
+
+def load_json(text: str) -> Any:
+    """``text`` parsed as JSON, or ``JsonError`` with the line and column.
+
+    Stricter than ``json.loads`` where the laxness would silently change data: a key repeated in one object
+    (``json`` keeps the last value), ``NaN`` / ``Infinity`` (not JSON) and escapes of half a surrogate pair
+    (no character: printing or writing it fails later) are errors.
+    """
+    try:
+        document = json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
+    except _RepeatedKey as repeated:
+        index = _repeated_key_index(text)
+        where = f" (line {text.count(chr(10), 0, index) + 1})" if index is not None else ""
+        raise JsonError(f"repeats the key {quoted(repeated.key)} in one object{where}; JSON readers keep only the "
+                        "last value, so remove or rename one of them") from None
+    except _Constant as constant:
+        raise JsonError(f"is not valid JSON: {constant} is no JSON value; write a number or null") from None
+    except json.JSONDecodeError as error:
+        raise JsonError(f"is not valid JSON: {error.msg[:1].lower()}{error.msg[1:]} at line {error.lineno} column "
+                        f"{error.colno}; fix the syntax at that position") from None
+    except RecursionError:
+        raise JsonError("nests lists and objects too deeply to be read (hundreds of levels); flatten it") from None
+    except ValueError:  # an integer literal of more than sys.get_int_max_str_digits() digits
+        raise JsonError("holds a number with thousands of digits; write such a value as a string") from None
+    if _SURROGATE_ESCAPE.search(text):
+        _check_surrogates(text, document)
+    return document
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+"""An escape of half a surrogate pair: one regular-expression pass finds it in 1 ms per MB (``in`` takes twice that)."""
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        counts = Counter(key for key, _ in pairs)
+        raise _RepeatedKey(next(key for key, count in counts.items() if count > 1))
+    return result
+
+
+def _no_constant(name: str) -> Any:
+    raise _Constant(name)
+
+
+def _repeated_key_index(text: str) -> int | None:
+    """Where the value of the first repeated key starts, found with json's pure-Python scanner (slow; it runs only
+    once a repeat is known, to say its line)."""
+    decoder = json.JSONDecoder(parse_constant=float)
+
+    def parse_object(s_and_end, strict, scan_once, object_hook, object_pairs_hook, memo=None):
+        starts: list[int] = []
+
+        def scan_value(string: str, index: int) -> Any:
+            starts.append(index)
+            return scan_once(string, index)
+
+        pairs, end = json.decoder.JSONObject(s_and_end, strict, scan_value, None, list, memo)
+        seen: set[str] = set()
+        for (key, _), start in zip(pairs, starts):
+            if key in seen:
+                raise _RepeatedKey(key, start)
+            seen.add(key)
+        return dict(pairs), end
+
+    decoder.parse_object = parse_object  # type: ignore[attr-defined]
+    decoder.scan_once = json.scanner.py_make_scanner(decoder)  # type: ignore[attr-defined]
+    try:
+        decoder.decode(text)
+    except _RepeatedKey as repeated:
+        return repeated.index
+    except (ValueError, RecursionError):
+        return None
+    return None
+
+
+def _check_surrogates(text: str, document: Any) -> None:
+    """Raise ``JsonError`` for a string holding half of a surrogate pair (``"\\ud800"`` escaped alone)."""
+    stack = [document]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as error:
+                escape = f"\\u{ord(value[error.start]):04x}"
+                index = text.lower().find(escape)
+                where = f" at line {text.count(chr(10), 0, index) + 1}" if index >= 0 else ""
+                raise JsonError(f"holds the escape {escape}{where}, half of a surrogate pair, which is no character; "
+                                "write the character itself, or both halves of the pair") from None
+        elif isinstance(value, dict):
+            stack.extend(value)
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
 
 
 @check("schema", scope="file")
@@ -184,8 +292,8 @@ def parse_task_file(document: Any, where: str, findings: Findings, prefix: str =
         return None
     for key in task_file.model_extra or {}:
         findings.add(
-            "schema", "warning", where, prefix + _jsonpath((key,))[1:],
-            f"unknown field {key!r} is ignored.{did_you_mean(key, _KNOWN_KEYS)}",
+            "schema", "warning", where, prefix + json_path((key,))[1:],
+            f"unknown field {quoted(key)} is ignored.{did_you_mean(key, _KNOWN_KEYS)}",
         )
     return task_file
 
@@ -202,7 +310,7 @@ def parse_collection(document: Any, where: str, findings: Findings) -> TaskColle
 def _located_errors(error: ValidationError) -> list[tuple[str, str, str]]:
     """(JSON path, message, error type) per problem, union alternatives folded into one message."""
     items = [(tuple(e["loc"]), e) for e in error.errors(include_url=False)]
-    return [(_jsonpath(loc), message, kind) for loc, message, kind in _fold(items)]
+    return [(json_path(loc), message, kind) for loc, message, kind in _fold(items)]
 
 
 def _fold(items: list[tuple[tuple, dict[str, Any]]]) -> list[tuple[tuple, str, str]]:
@@ -233,7 +341,15 @@ def _message(error: dict[str, Any]) -> str:
         return "expected a JSON object holding one task"
     if error["type"] == "extra_forbidden":
         return "unknown field; remove it or check its spelling"
+    expected = _EXPECTED.get(error["type"])
+    if expected:
+        # strict: "yes" is no flag and "3" no number; say what JSON to write instead of pydantic's wording
+        return f"expected {expected}, got {_json_type(type(error['input']).__name__)}"
     return error["msg"]
+
+
+_EXPECTED = {"bool_type": "true or false", "int_type": "an integer", "float_type": "a number",
+             "string_type": "a string", "list_type": "a list", "dict_type": "an object"}
 
 
 def _json_type(python_type: str) -> str:
@@ -241,7 +357,8 @@ def _json_type(python_type: str) -> str:
             "NoneType": "null", "bool": "true/false"}.get(python_type, python_type)
 
 
-def _jsonpath(loc: tuple) -> str:
+def json_path(loc: tuple) -> str:
+    """``$.a[0]['b c']``: where a value is in a document, untrusted keys shortened."""
     path = "$"
     for part in loc:
         if isinstance(part, int):
@@ -249,7 +366,7 @@ def _jsonpath(loc: tuple) -> str:
         elif re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", str(part)):
             path += f".{part}"
         else:
-            path += f"[{str(part)!r}]"
+            path += f"[{quoted(str(part))}]"
     return path
 
 
@@ -313,9 +430,11 @@ def normalize(document: TaskFile, path: Path, plugin: str, where: str, findings:
     if mapped:
         notes.append("languages read as ISO 639 codes: " + ", ".join(f"{name!r} -> {code!r}" for name, code in mapped.items()))
 
+    native = document.medsreg is not None
+    _check_metadata(lists, as_strings, native, where, findings, prefix)
     instances = None
     if document.instances is not None:
-        instances, instance_notes = _normalize_instances(document.instances)
+        instances, instance_notes = _normalize_instances(document.instances, native, where, findings, prefix)
         notes.extend(instance_notes)
 
     if legacy_id is None:
@@ -375,19 +494,53 @@ def _fill_paths(sources: Any, legacy_id: int | None, name: str) -> Any:
     return sources
 
 
-def _normalize_instances(raw: list[dict[str, Any]]) -> tuple[list[Instance], list[str]]:
-    if all(len(item) == 3 and item["output"].__class__ is list and item.get("id").__class__ is str for item in raw):
+WEB_ADDRESS = re.compile(r"^https?://[^\s/]", re.IGNORECASE)
+INSTANCE_KEYS = frozenset({"id", "input", "output", "split"})
+
+
+def _check_metadata(lists: dict[str, list[str]], as_strings: list[str], native: bool, where: str, findings: Findings,
+                    prefix: str) -> None:
+    """Rules CONTRIBUTING.md states beyond types: Domains are named, the URL is given and every URL is a web address.
+    An error in a medsreg task file; a note in a raw MedS-Ins file, which may be a user's copy of a release they
+    cannot edit."""
+    severity = "error" if native else "note"
+    if not any(domain.strip() for domain in lists["domains"]):
+        findings.add("schema", severity, where, f"{prefix}.Domains",
+                     "is empty; name the fields of medicine the task covers, e.g. [\"Medicine\", \"Radiology\"]")
+    if not lists["url"]:
+        findings.add("schema", severity, where, f"{prefix}.URL", "is empty; give the source's http:// or https:// address")
+    for index, url in enumerate(lists["url"]):
+        if not WEB_ADDRESS.match(url):
+            path = f"{prefix}.URL" if "URL" in as_strings else f"{prefix}.URL[{index}]"
+            findings.add("schema", severity, where, path,
+                         f"{quoted(url)} is not a web address; give the source's http:// or https:// address")
+
+
+def _normalize_instances(raw: list[dict[str, Any]], native: bool, where: str, findings: Findings,
+                         prefix: str) -> tuple[list[Instance], list[str]]:
+    if all(len(item) == 3 and item["output"].__class__ is list and item.get("id").__class__ is str and item["id"].strip()
+           for item in raw):
         return raw, []  # type: ignore[return-value]  # already {id, input, output: list}: nothing to convert
     out: list[Instance] = []
     append = out.append
-    string_outputs = missing_ids = numeric_ids = 0
+    string_outputs = missing_ids = blank_ids = numeric_ids = 0
+    unread: dict[str, int] = {}
     for index, item in enumerate(raw):
+        if len(item) > 2 + ("id" in item) + ("split" in item):
+            for key in item.keys() - INSTANCE_KEYS:
+                unread.setdefault(key, index)
         output = item["output"]
         if output.__class__ is str:
             output = [output]
             string_outputs += 1
         identifier = item.get("id")
-        if identifier is None:
+        if identifier.__class__ is str and not identifier.strip():
+            if native:
+                findings.add("schema", "error", where, f"{prefix}.Instances[{index}].id",
+                             "is blank; give every instance a unique id, e.g. its position or the source's record id")
+            identifier = str(index)
+            blank_ids += 1
+        elif identifier is None:
             identifier = str(index)
             missing_ids += 1
         elif identifier.__class__ is not str:
@@ -397,11 +550,20 @@ def _normalize_instances(raw: list[dict[str, Any]]) -> tuple[list[Instance], lis
         if "split" in item:
             instance["split"] = item["split"]
         append(instance)
+    if unread:
+        # a misspelt key ("spilt") would otherwise vanish without a word
+        first = min(unread.values())
+        keys = ", ".join(quoted(key) for key in sorted(unread)[:5])
+        findings.add("schema", "warning" if native else "note", where, f"{prefix}.Instances[{first}]",
+                     f"instances hold keys medsreg does not read ({keys}), which are ignored; remove them or check "
+                     "their spelling: an instance has id, input, output and, in a Train/Test task, split")
     notes = []
     if string_outputs:
         notes.append(f"{string_outputs} of {len(raw)} instances have 'output' as a string, read as a one-item list")
     if missing_ids:
         notes.append(f"{missing_ids} of {len(raw)} instances have no 'id'; each gets its position in Instances as id")
+    if blank_ids and not native:
+        notes.append(f"{blank_ids} of {len(raw)} instances have a blank 'id'; each gets its position in Instances as id")
     if numeric_ids:
         notes.append(f"{numeric_ids} of {len(raw)} instances have a numeric 'id', read as a string")
     return out, notes

@@ -33,16 +33,32 @@ _FILE = TypeAdapter(dict[str, Rewrites])
 
 
 def read_rewrites(path: Path) -> dict[str, Rewrites]:
-    """Every task's entry, keyed ``task<N>``; a malformed file raises a ``MedsregError`` naming the entry."""
-    stat = path.stat()
+    """Every task's entry, keyed ``task<N>``; a malformed or unreadable file raises a ``MedsregError`` naming it.
+
+    ``path`` is one ``medsreg.sources`` resolved, so it was checked to stay inside its source folder.
+    """
+    try:
+        stat = path.stat()
+    except OSError as error:
+        raise _unreadable(path, error) from None
     return _read_rewrites(path, stat.st_mtime_ns, stat.st_size)
+
+
+def _unreadable(path: Path, error: OSError) -> MedsregError:
+    from medsreg.paths import os_problem
+
+    return MedsregError(f"{path} {os_problem(error)}")
 
 
 @lru_cache(maxsize=4)
 def _read_rewrites(path: Path, mtime_ns: int, size: int) -> dict[str, Rewrites]:
     """Read once per version of the file: 122 tasks share it, and it is 4 MB."""
     try:
-        document = pydantic_core.from_json(path.read_bytes())
+        data = path.read_bytes()
+    except OSError as error:
+        raise _unreadable(path, error) from None
+    try:
+        document = pydantic_core.from_json(data)
     except ValueError as error:
         raise MedsregError(f"{path} is not valid JSON ({error}); re-download RewriteDefinitions.json") from None
     try:

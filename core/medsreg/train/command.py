@@ -10,6 +10,8 @@ from pathlib import Path
 
 import click
 
+from medsreg.options import trust_remote_code_option
+
 
 @click.command("train")
 @click.option("--model", "-m", metavar="PATH", help="The local model folder to start from (save_pretrained).")
@@ -40,6 +42,7 @@ import click
               help="auto (default): bf16 on a GPU, fp32 on CPU.")
 @click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE",
               help="Any other setting, e.g. --set lora.r=8 --set warmup=100 (repeatable).")
+@trust_remote_code_option
 @click.option("--resume", is_flag=True, help="Continue from the latest checkpoint in --output (same model and settings).")
 @click.option("--quiet", "-q", is_flag=True, help="Only errors.")
 def train_command(model: str | None, data: str | None, output_dir: str | None, config_file: Path | None,
@@ -47,7 +50,7 @@ def train_command(model: str | None, data: str | None, output_dir: str | None, c
                   epochs: float | None, max_steps: int | None, batch_size: int | None, gradient_accumulation: int | None,
                   max_length: int | None, packing: bool | None, gradient_checkpointing: bool | None, seed: int | None,
                   save_steps: int | None, device: str | None, precision: str | None, assignments: tuple[str, ...],
-                  resume: bool, quiet: bool) -> None:
+                  trust_remote_code: bool, resume: bool, quiet: bool) -> None:
     """Fine-tune a model on a built mixture (SFT, full or LoRA), or continue its pretraining on a corpus.
 
     Runs unchanged on CPU, one GPU, or several under 'torchrun --nproc-per-node N' / 'accelerate
@@ -64,6 +67,8 @@ def train_command(model: str | None, data: str | None, output_dir: str | None, c
         "gradient_accumulation": gradient_accumulation, "max_length": max_length, "packing": packing,
         "gradient_checkpointing": gradient_checkpointing, "seed": seed, "save_steps": save_steps, "device": device,
         "precision": precision,
+        # the flag only grants: without it, the config file's trust_remote_code (default false) stands
+        "trust_remote_code": trust_remote_code or None,
     }
     config = build_config(config_file, preset, overrides, assignments)
     run_train(config, resume=resume, quiet=quiet, say=(lambda line: None) if quiet else click.echo,

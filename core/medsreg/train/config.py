@@ -23,6 +23,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from medsreg.errors import MedsregError
+from medsreg.modelfolder import TRUST_FLAG
 
 
 class LoraSettings(BaseModel):
@@ -39,7 +40,8 @@ class LoraSettings(BaseModel):
 
 
 class TrainConfig(BaseModel):
-    """What ``medsreg train`` does; every field can be set in the config file or with ``--set``."""
+    """What ``medsreg train`` does; every field can be set in the config file or with ``--set``, except
+    ``trust_remote_code`` (``--trust-remote-code`` only)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -81,7 +83,9 @@ class TrainConfig(BaseModel):
                                                "{transformer_layer_cls_to_wrap: [LlamaDecoderLayer]}.")
     dataloader_workers: int = Field(0, ge=0)
     report_to: list[str] = Field(default_factory=lambda: ["none"], description="Loggers (tensorboard, wandb, ...).")
-    trust_remote_code: bool = False
+    trust_remote_code: bool = Field(False, description="Run the Python code the model folder ships (auto_map in its "
+                                    "config.json / tokenizer_config.json); set by --trust-remote-code only, never by a "
+                                    "config file or --set. Without it such a folder is refused.")
 
     @model_validator(mode="after")
     def _consistent(self) -> TrainConfig:
@@ -170,13 +174,23 @@ def _deep_update(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]
     return out
 
 
+def _refuse_trust_setting(where: str) -> None:
+    # a settings file travels with recipes from anyone: only the user's own flag may let a folder's code run
+    raise MedsregError(f"trust_remote_code cannot be set {where}; pass {TRUST_FLAG} on the command line if you trust "
+                       "the model folder's code")
+
+
 def build_config(file: Path | None = None, preset: str | None = None, overrides: dict[str, Any] | None = None,
                  assignments: tuple[str, ...] = ()) -> TrainConfig:
     """The configuration from (lowest first) the preset, ``file``, ``overrides`` (explicit options, None = unset) and
     ``assignments`` (``--set``); MedsregError naming the bad field otherwise."""
     values: dict[str, Any] = read_config_file(file) if file is not None else {}
+    if "trust_remote_code" in values:
+        _refuse_trust_setting(f"in the config file {file}")
     for text in assignments:
         path, value = parse_assignment(text)
+        if path == ["trust_remote_code"]:
+            _refuse_trust_setting("with --set")
         nested: dict[str, Any] = {path[-1]: value}
         for key in reversed(path[:-1]):
             nested = {key: nested}

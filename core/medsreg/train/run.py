@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from medsreg.errors import MedsregError
+from medsreg.modelfolder import first_line, load_causal_lm, load_tokenizer
 from medsreg.progress import bars_hidden
 from medsreg.train.config import TrainConfig
 
@@ -80,11 +81,9 @@ def _model_folder(model: str | None) -> Path:
     return model_folder(model)
 
 
-def _load_tokenizer(path: Path, shown: str) -> Any:
-    from medsreg.build.tokenize import load_local_tokenizer
-
-    tokenizer = load_local_tokenizer(path, f"the tokenizer of the model {shown}",
-                                     "save the tokenizer beside the model with tokenizer.save_pretrained")
+def _load_tokenizer(path: Path, shown: str, trust_remote_code: bool) -> Any:
+    tokenizer = load_tokenizer(path, trust_remote_code=trust_remote_code, what=f"the tokenizer of the model {shown}",
+                               how="save the tokenizer beside the model with tokenizer.save_pretrained")
     if tokenizer.eos_token_id is None:
         raise MedsregError(f"the tokenizer of the model {shown} has no EOS token, so a trained model would never learn "
                            "to stop; set tokenizer.eos_token (e.g. the end-of-turn token) and save_pretrained it")
@@ -140,20 +139,15 @@ def _device_and_precision(config: TrainConfig) -> tuple[str, str]:
 
 def _load_model(path: Path, config: TrainConfig, precision: str, shown: str) -> Any:
     import torch
-    from transformers import AutoModelForCausalLM
 
     # full fine-tuning keeps fp32 master weights under bf16 / fp16 autocast; LoRA's base weights are frozen, so they
     # are loaded in the half precision directly (half the memory) and only the adapters stay fp32
     dtype = torch.float32
     if config.method == "lora" and precision in ("bf16", "fp16"):
         dtype = torch.bfloat16 if precision == "bf16" else torch.float16
-    try:
-        model = AutoModelForCausalLM.from_pretrained(str(path), dtype=dtype, local_files_only=True,
-                                                     trust_remote_code=config.trust_remote_code)
-    except Exception as error:  # noqa: BLE001 - OSError, ValueError, RuntimeError for a broken or foreign folder
-        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        raise MedsregError(f"the model in {shown} cannot be loaded as a causal language model ({type(error).__name__}: "
-                           f"{reason}); give a folder saved with save_pretrained") from None
+    model = load_causal_lm(path, trust_remote_code=config.trust_remote_code, dtype=dtype,
+                           what=f"the model in {shown} as a causal language model",
+                           how="give a folder saved with save_pretrained")
     if config.method == "lora":
         try:
             from peft import LoraConfig, get_peft_model
@@ -164,9 +158,8 @@ def _load_model(path: Path, config: TrainConfig, precision: str, shown: str) -> 
         try:
             model = get_peft_model(model, lora)
         except ValueError as error:
-            reason = (str(error).strip().splitlines() or [""])[0]
-            raise MedsregError(f"LoRA cannot be put on the model {shown} ({reason}); set lora.target_modules to module "
-                               "names the model has (or 'all-linear')") from None
+            raise MedsregError(f"LoRA cannot be put on the model {shown} ({first_line(error)}); set lora.target_modules "
+                               "to module names the model has (or 'all-linear')") from None
         if config.gradient_checkpointing:
             model.enable_input_require_grads()  # checkpointed blocks need an input that requires grad
     return model
@@ -193,7 +186,7 @@ def run_train(config: TrainConfig, *, resume: bool = False, quiet: bool = False,
         hf_logging.disable_progress_bar()
     fingerprint = model_fingerprint(path)
     checkpoint = _check_output(output, fingerprint, config, resume, say)
-    tokenizer = _load_tokenizer(path, str(config.model))
+    tokenizer = _load_tokenizer(path, str(config.model), config.trust_remote_code)
 
     from medsreg.build.tokenize import TokenCounts
     from medsreg.train.data import (
@@ -222,8 +215,8 @@ def run_train(config: TrainConfig, *, resume: bool = False, quiet: bool = False,
         else:
             from medsreg.evaluate.backends.local import chat_tokenizer
 
-            dataset = sft_dataset(raw, tokenizer, config, data_path, chat_tokenizer=lambda: chat_tokenizer(path),
-                                  counts=counts)
+            dataset = sft_dataset(raw, tokenizer, config, data_path, counts=counts,
+                                  chat_tokenizer=lambda: chat_tokenizer(path, config.trust_remote_code))
     finally:
         if caching:
             datasets.enable_caching()

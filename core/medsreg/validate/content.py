@@ -1,4 +1,4 @@
-"""Checks of a task's content: metadata text, instances, counts, label balance, examples."""
+"""Checks of a task's content: metadata text, instances, split marks, counts, label balance, examples."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import math
 from collections import Counter
 from collections.abc import Iterator
 
+from medsreg.build.plan import SPLIT_RULES, contradicts_split
 from medsreg.catalog import LoadedTask
-from medsreg.validate.problems import Options, Problem, check, task_problem
+from medsreg.validate.problems import Options, Problem, Severity, check, task_problem
 from medsreg.vocabulary import CLASSIFICATION_CATEGORIES
 
 
@@ -60,6 +61,42 @@ def check_duplicates(item: LoadedTask, options: Options) -> Iterator[Problem]:
                 yield task_problem("duplicates", "warning", item, f"$.Instances[{index}]",
                          f"has the same input as Instances[{seen}] with other outputs; merge them into one instance "
                          f"with \"output\": {merged!r}")
+
+
+SPLIT_PROBLEMS_PER_TASK = 10
+"""Instances reported one by one per task: a file that lacks every mark gets one summary line for the rest."""
+
+
+@check("split-marks", scope="task")
+def check_split_marks(item: LoadedTask, options: Options) -> Iterator[Problem]:
+    """Instance 'split' marks agree with the Split Type: no test in a Train task, no train in a Test one, all in Train/Test."""
+    task = item.task
+    instances = task.instances or ()
+    if task.split is None:
+        marked = sum("split" in instance for instance in instances)
+        if marked:
+            yield task_problem("split-marks", "warning", item, "$",
+                               f"{marked} instances have a \"split\" but the task has no 'Split Type', so no build "
+                               "reads the marks; set 'Split Type' to \"Train/Test\", or remove the marks")
+        return
+    rule, fix = SPLIT_RULES[task.split]
+    found = [index for index, instance in enumerate(instances) if contradicts_split(task, instance)]
+    for index in found[:SPLIT_PROBLEMS_PER_TASK]:
+        yield _instance_problem("split-marks", "error", item, index,
+                                f"instance {index} (id {instances[index]['id']!r}) of {task.name} breaks its Split Type "
+                                f"({rule}); {fix}")
+    if len(found) > SPLIT_PROBLEMS_PER_TASK:
+        yield _instance_problem("split-marks", "error", item, None,
+                                f"... and {len(found) - SPLIT_PROBLEMS_PER_TASK:,} more instances of {task.name} "
+                                f"({len(found):,} in all, from Instances[{found[0]}]) break its Split Type ({rule}); {fix}")
+
+
+def _instance_problem(check_id: str, severity: Severity, item: LoadedTask, index: int | None, message: str) -> Problem:
+    """A problem at instance ``index`` (None: the instances as a whole), located in the user's data file and record
+    when the instances were read from a configured source: the task file does not hold them then."""
+    if item.data_path is not None:
+        return Problem(check_id, severity, item.data_path, "" if index is None else f"record {index}", message)
+    return task_problem(check_id, severity, item, "$.Instances" if index is None else f"$.Instances[{index}]", message)
 
 
 @check("instance-count", scope="task")

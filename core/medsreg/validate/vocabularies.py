@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from medsreg.catalog import LoadedTask
+from medsreg.errors import quoted
 from medsreg.models import HubSource
 from medsreg.sources import PINNED_REVISION, alternatives
 from medsreg.validate.problems import Options, Problem, check, task_problem
@@ -17,7 +18,7 @@ def check_categories(item: LoadedTask, options: Options) -> Iterator[Problem]:
     for index, category in enumerate(item.task.categories):
         if category not in CATEGORIES:
             yield task_problem("categories", "error", item, f"$.Categories[{index}]",
-                     f"{category!r} is not a MedS-Ins category.{did_you_mean(category, CATEGORIES)} "
+                     f"{quoted(category)} is not a MedS-Ins category.{did_you_mean(category, CATEGORIES)} "
                      "To propose a new one, see CONTRIBUTING.md, 'Adding a category'")
 
 
@@ -32,21 +33,23 @@ def check_languages(item: LoadedTask, options: Options) -> Iterator[Problem]:
         for index, value in enumerate(values):
             if language_code(value) != value:
                 yield task_problem("languages", "error", item, f"$.{key}[{index}]",
-                         f"{value!r} is not a language medsreg knows; write its English name (\"Chinese\") or ISO 639 code (\"zh\")")
+                         f"{quoted(value)} is not a language medsreg knows; write its English name (\"Chinese\") or ISO 639 "
+                         "code (\"zh\")")
 
 
 @check("license", scope="task")
 def check_license(item: LoadedTask, options: Options) -> Iterator[Problem]:
     """'medsreg.license' is a valid SPDX licence expression of the instances."""
     licence = item.task.license
-    if licence is None:
+    if licence is None or not licence.strip():
         severity = "error" if item.native else "warning"
         yield task_problem("license", severity, item, "$.medsreg.license",
-                 "no licence is given; set 'medsreg.license' to the SPDX id of the source's licence, e.g. \"CC-BY-4.0\"")
+                 f"{'no licence is given' if licence is None else 'the licence is empty'}; set 'medsreg.license' to "
+                 "the SPDX id of the source's licence, e.g. \"CC-BY-4.0\"")
         return
     problem = license_problem(licence)
     if problem:
-        yield task_problem("license", "error", item, "$.medsreg.license", f"{licence!r} is not a valid SPDX expression: {problem}")
+        yield task_problem("license", "error", item, "$.medsreg.license", f"{quoted(licence)} is not a valid SPDX expression: {problem}")
 
 
 @check("access", scope="task")
@@ -70,4 +73,5 @@ def check_hub_revision(item: LoadedTask, options: Options) -> Iterator[Problem]:
         for source in alternatives(getattr(item.task, key)):
             if isinstance(source, HubSource) and not PINNED_REVISION.match(source.revision):
                 yield task_problem("hub-revision", "error", item, f"$.medsreg.{key}",
-                         f"revision {source.revision!r} is not a pinned commit; use the full 40-character commit sha of {source.repo_id}")
+                         f"revision {quoted(source.revision)} is not a pinned commit; use the full 40-character commit sha of "
+                         f"{quoted(source.repo_id)}")

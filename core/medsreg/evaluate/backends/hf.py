@@ -12,7 +12,7 @@
   the rank's own GPU (``LOCAL_RANK``);
 * a CUDA out-of-memory error halves the batch and goes on (reported); at batch size 1 it stops
   with a sentence;
-* never ``trust_remote_code`` unless ``--trust-remote-code``.
+* never the folder's own code unless ``--trust-remote-code`` (``medsreg.modelfolder`` refuses it).
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from typing import Any
 from medsreg.errors import MedsregError
 from medsreg.progress import bars_hidden
 from medsreg.evaluate.backends import Backend, Echo, GenerationOptions
-from medsreg.evaluate.backends.local import TokenizedPrompts, chat_tokenizer, model_folder, stop_token_ids
+from medsreg.evaluate.backends.local import HOW, TokenizedPrompts, chat_tokenizer, model_folder, stop_token_ids
+from medsreg.modelfolder import load_causal_lm
 
 DTYPES = ("auto", "bfloat16", "float16", "float32")
 
@@ -39,7 +40,7 @@ class HFBackend(TokenizedPrompts, Backend):
         except ImportError as error:
             raise MedsregError(f"--backend hf needs torch and transformers ({error}); install them with "
                                "pip install 'medsreg[eval]'") from None
-        self.tokenizer = chat_tokenizer(self.path)
+        self.tokenizer = chat_tokenizer(self.path, options.trust_remote_code)
         self.device, self.dtype = _device_and_dtype(options)
         self.model: Any = None
         self.generation_config: Any = None
@@ -57,14 +58,13 @@ class HFBackend(TokenizedPrompts, Backend):
 
     def load(self) -> None:
         import torch
-        from transformers import AutoModelForCausalLM, GenerationConfig
+        from transformers import GenerationConfig
 
         if bars_hidden(self.options.quiet):
             from transformers.utils import logging as hf_logging
 
             hf_logging.disable_progress_bar()
-        kwargs: dict[str, Any] = {"dtype": getattr(torch, self.dtype), "trust_remote_code": self.options.trust_remote_code,
-                                  "local_files_only": True}
+        kwargs: dict[str, Any] = {"dtype": getattr(torch, self.dtype)}
         move = None
         if self.device.startswith("cuda"):
             from transformers.utils import is_accelerate_available
@@ -73,10 +73,8 @@ class HFBackend(TokenizedPrompts, Backend):
                 kwargs["device_map"] = {"": self.options.local_rank} if self.options.distributed else "auto"
             else:
                 move = self.device
-        try:
-            model = AutoModelForCausalLM.from_pretrained(str(self.path), **kwargs)
-        except Exception as error:  # noqa: BLE001 - OSError, ValueError, RuntimeError, ... for a broken or foreign folder
-            raise MedsregError(_load_sentence(self.options.model, error)) from None
+        model = load_causal_lm(self.path, trust_remote_code=self.options.trust_remote_code,
+                               what=f"the model in {self.options.model}", how=HOW, **kwargs)
         if move is not None:
             model = model.to(move)
         model.eval()
@@ -174,12 +172,3 @@ def _free_cuda_memory() -> None:
             torch.cuda.empty_cache()
     except ImportError:  # pragma: no cover
         pass
-
-
-def _load_sentence(model: str, error: Exception) -> str:
-    reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
-    if "trust_remote_code" in str(error):
-        return (f"the model in {model} needs its own code (its config names custom classes), which medsreg never runs "
-                "unless asked: pass --trust-remote-code if you trust that folder")
-    return f"the model in {model} cannot be loaded ({type(error).__name__}: {reason}); give --model a local folder saved " \
-           "with save_pretrained (config.json, the weights and the tokenizer)"

@@ -22,15 +22,15 @@ def model_folder(model: str) -> Path:
     return path
 
 
-def chat_tokenizer(path: Path) -> Any:
+def chat_tokenizer(path: Path, trust_remote_code: bool = False) -> Any:
     """The model's tokenizer, with the checks of ``medsreg build --tokenizer`` (a chat template that accepts a
-    system / user conversation)."""
+    system / user conversation, no code of the folder's own run unless ``trust_remote_code``)."""
     try:
         from medsreg.build.tokenize import load_chat_tokenizer
     except ImportError as error:  # pragma: no cover - the module imports nothing heavy at import time
         raise MedsregError(f"the model's tokenizer needs transformers ({error}); pip install 'medsreg[eval]'") from None
     try:
-        return load_chat_tokenizer(path)
+        return load_chat_tokenizer(path, trust_remote_code)
     except MedsregError as error:  # the same sentences, about --model rather than --tokenizer
         message = str(error).replace("give --tokenizer a local folder saved with tokenizer.save_pretrained", "give --model a "
                                      "local folder saved with save_pretrained").replace("--tokenizer needs transformers",

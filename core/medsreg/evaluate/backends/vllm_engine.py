@@ -39,7 +39,8 @@ class VLLMBackend(TokenizedPrompts, Backend):
             raise MedsregError(f"--tensor-parallel-size {options.tensor_parallel_size} is below 1; give the number of GPUs "
                                "one copy of the model runs on")
         self.path = model_folder(options.model)
-        self.tokenizer = chat_tokenizer(self.path)
+        # also refuses a folder with code of its own before vLLM (which would import it when trusted) is started
+        self.tokenizer = chat_tokenizer(self.path, options.trust_remote_code)
         self.engine: Any = None
         self.sampling: Any = None
         self.truncated = 0
