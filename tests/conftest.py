@@ -12,6 +12,8 @@ from click.testing import CliRunner
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+# progress lines at the default interval: tests that count stderr lines must not see a CI job's own setting
+os.environ.pop("MEDSREG_PROGRESS_INTERVAL", None)
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures"

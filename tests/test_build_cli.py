@@ -257,7 +257,7 @@ def test_sourced_tasks_stream_through_buckets_the_same_with_one_or_two_workers(r
 def test_a_misspelled_source_is_named_with_did_you_mean(runner, plugins):
     result = build(runner, plugins, "--dry-run", "--source", "remote-bnech=/nowhere")
     assert result.exit_code == 0, result.output
-    assert "source 'remote-bnech' (--source remote-bnech=) is configured but no installed task reads it" in result.stderr
+    assert "source 'remote-bnech' (--source remote-bnech=) is configured but no installed task or corpus reads it" in result.stderr
     assert "Did you mean 'remote-bench'?" in result.stderr
 
 

@@ -573,7 +573,8 @@ def test_suite_naming_a_missing_task_suggests_the_near_one(tmp_path, runner):
         (problem,) = [p for p in serious(result) if p["check"] == "suite-tasks"]
         assert problem["file"] == str(folder / "medsreg_bench" / "bench.json")
         assert problem["path"] == "$.categories[0].tasks[0].task"
-        assert "no task named 'bench/chem_tset'. Did you mean 'bench/chem_test'?" in problem["message"]
+        assert ("no task named 'bench/chem_tset' in plugin bench, which is validated here. Did you mean 'bench/chem_test'?"
+                in problem["message"])
     result = runner.invoke(cli, ["list", "--suites", "--json", "--plugins-dir", str(folder)])
     assert {row["name"]: row["missing"] for row in json.loads(result.stdout)}["bench/bench"] == 1
 

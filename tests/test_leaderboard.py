@@ -28,8 +28,12 @@ def test_table_page_and_chart(runner, tmp_path):
     assert result.exit_code == 0, result.output
     board = tmp_path / "board"
     table = list(csv.reader((board / "leaderboard.csv").read_text(encoding="utf-8").splitlines()))
-    assert table[0] == ["model", "Diagnosis (diagnosis_accuracy)", "Text summarization (bleu1)", "Text summarization (rougeL)"]
-    assert table[1] == ["MMed-Llama 3 8B", "58.13", "24.46", "25.66"] and table[2] == ["tiny <model>", "60.24", "", ""]
+    # each row's suite and metric mode, then the scores, then its run (these results files record none)
+    assert table[0] == ["model", "suite", "compat", "Diagnosis (diagnosis_accuracy)", "Text summarization (bleu1)",
+                        "Text summarization (rougeL)", "run", "config", "date"]
+    suite = ["meds-bench/meds-bench", "fixed"]
+    assert table[1] == ["MMed-Llama 3 8B", *suite, "58.13", "24.46", "25.66", "", "", ""]
+    assert table[2] == ["tiny <model>", *suite, "60.24", "", "", "", "", ""]
     markdown = (board / "leaderboard.md").read_text(encoding="utf-8")
     assert markdown.startswith("# Lab board") and "| MMed-Llama 3 8B | 58.13 | 24.46 | 25.66 |" in markdown
     page = (board / "index.html").read_text(encoding="utf-8")
@@ -43,10 +47,10 @@ def test_bad_results_are_one_sentence(runner, tmp_path):
     (tmp_path / "broken.json").write_text("{", encoding="utf-8")
     (tmp_path / "other.json").write_text(json.dumps({"format": "something"}), encoding="utf-8")
     fixed = _results(tmp_path / "f.json", "m", {"Diagnosis": {"diagnosis_accuracy": 1.0}})
-    official = _results(tmp_path / "o.json", "m", {"Diagnosis": {"diagnosis_accuracy": 1.0}}, compat="official")
+    # mixed --compat modes are no error now: each mode is a section of its own (test_leaderboard_runs)
     for paths, expected in (([tmp_path / "nowhere.json"], "does not exist"), ([tmp_path / "broken.json"], "is not a JSON results file"),
                             ([tmp_path / "other.json"], "is not a medsreg results file"),
-                            ([fixed, official], "the results mix --compat modes")):
+                            ([fixed, fixed], "f.json is given twice")):
         result = runner.invoke(cli, ["leaderboard", *map(str, paths), "--output", str(tmp_path / "board")])
         assert result.exit_code == 1 and expected in result.stderr and "Traceback" not in result.output
 

@@ -410,9 +410,9 @@ def test_a_misspelled_or_missing_source_is_reported_once_not_per_task(runner, tm
     configuration = [p for p in problems if p["file"] == "configuration"]
     assert code == 1 and len(configuration) == 2
     missing = next(p for p in configuration if p["severity"] == "error")
-    assert "source 'meds-ins' (--source meds-ins=) is" in missing["message"] and "which is not a folder" in missing["message"]
+    assert "source 'meds-ins' (--source meds-ins=) is" in missing["message"] and "which does not exist" in missing["message"]
     unused = next(p for p in configuration if p["severity"] == "warning")
-    assert "MEDSREG_SOURCE_MEDSINS is set but no installed task reads" in unused["message"]
+    assert "MEDSREG_SOURCE_MEDSINS is set but no installed task or corpus reads" in unused["message"]
     assert "Did you mean 'MEDSREG_SOURCE_MEDS_INS'?" in unused["message"]
     assert not [p for p in problems if p["severity"] == "error" and p["file"] != "configuration"]
 

@@ -454,14 +454,23 @@ def _refused(item: LoadedTask, key: str, error: PathEscapeError, findings: Findi
 
 
 def check_configuration(catalog: Catalog) -> None:
-    """Add the configured sources that are wrong (a missing folder, a key no task reads) to the findings."""
-    from medsreg.models import LocalSource
-    from medsreg.sources import alternatives, configuration_problems
+    """Add the configured sources that are wrong (a missing folder, a key no task or corpus reads) to the findings."""
+    from medsreg.sources import configuration_problems
 
-    keys = {source.key for item in catalog.tasks for key in ("instances_from", "instructions_from")
-            for source in alternatives(getattr(item.task, key)) if isinstance(source, LocalSource)}
-    for severity, problem in configuration_problems(keys):
+    for severity, problem in configuration_problems(source_keys(catalog)):
         catalog.findings.add("source", severity, "configuration", "", problem)
+
+
+def source_keys(catalog: Catalog) -> set[str]:
+    """The source keys the catalog's tasks (instances, instructions) and corpora (documents) read: the keys a user
+    may configure; any other is a typo or belongs to a plugin that is not installed."""
+    from medsreg.models import LocalSource
+    from medsreg.sources import alternatives
+
+    sources = [source for item in catalog.tasks for key in ("instances_from", "instructions_from")
+               for source in alternatives(getattr(item.task, key))]
+    sources += [source for _, corpus in catalog.corpora for source in alternatives(corpus.documents_from)]
+    return {source.key for source in sources if isinstance(source, LocalSource)}
 
 
 def _native_format(task: Task) -> bool:

@@ -110,7 +110,8 @@ def list_command(ctx: click.Context, category: str | None, language: str | None,
 
     STATUS says whether a task's instances can be read here: 'available', 'not configured'
     (set its source: see 'medsreg info TASK'), or 'credentialed' (not configured, and it needs
-    a data-use agreement such as PhysioNet's).
+    a data-use agreement such as PhysioNet's). A task whose configured source folder does not
+    exist says so after its languages (JSON: "note").
     """
     from medsreg.catalog import task_status
     from medsreg.vocabulary import (
@@ -149,6 +150,7 @@ def list_command(ctx: click.Context, category: str | None, language: str | None,
             "languages": sorted(set(task.input_languages + task.output_languages)), "split": task.split,
             "access": task.access, "status": state,
             "instances": None if task.instances is None else len(task.instances),
+            "note": _source_note(task) if state in ("not configured", "credentialed") else None,
         })
     rows.sort(key=lambda row: row["name"])
     if as_json:
@@ -156,8 +158,9 @@ def list_command(ctx: click.Context, category: str | None, language: str | None,
     else:
         for row in rows:
             legacy = f"task{row['legacy_id']}" if row["legacy_id"] else "-"
+            note = f"  ({row['note']})" if row["note"] else ""
             click.echo(f"{row['name']:<56} {legacy:<8} {row['split'] or '?':<6} {row['status']:<14} "
-                       f"{', '.join(row['categories'])} [{', '.join(row['languages'])}]")
+                       f"{', '.join(row['categories'])} [{', '.join(row['languages'])}]{note}")
         by_status = {state: sum(row["status"] == state for row in rows)
                      for state in ("available", "empty", "not configured", "credentialed")}
         summary = ", ".join(f"{count} {state}" for state, count in by_status.items() if count)
@@ -166,6 +169,16 @@ def list_command(ctx: click.Context, category: str | None, language: str | None,
             names = ", ".join(sorted(loaded.suite.name for loaded in catalog.suites))
             click.echo(f"{len(catalog.suites)} suites: {names} (medsreg list --suites)", err=True)
     ctx.exit(1 if failed else 0)
+
+
+def _source_note(task) -> str | None:
+    """Why a task that is not available is so although its source is configured: the configured folder does not exist
+    (otherwise 'not configured' would send the user looking for a setting that is there)."""
+    from medsreg.models import LocalSource
+    from medsreg.sources import alternatives, folder_problem
+
+    problems = [folder_problem(source.key) for source in alternatives(task.instances_from) if isinstance(source, LocalSource)]
+    return next((problem for problem in problems if problem), None)
 
 
 def _list_suites(catalog, as_json: bool) -> None:
@@ -381,16 +394,20 @@ def registry_command(ctx: click.Context, check_only: bool, root: Path, installed
 @click.option("--output", "-o", type=click.Path(path_type=Path), default=Path("plugins"), show_default=True,
               help="Folder in which the plugin folder is created.")
 @click.option("--name", help="Plugin name (lower-case letters, digits, '-'); default: derived from the task.")
+@click.option("--task", "task_name", metavar="NAME",
+              help="Task name inside the plugin (lower-case letters, digits, '_', '.', '-'), e.g. drug_dose_extraction; "
+              "default: the file's name, or for a workbook still named like the template, its Source and first category.")
 @click.option("--overwrite", is_flag=True, help="Replace a plugin folder of the same name that an earlier import made (and holds nothing else).")
-def import_command(source: Path, output: Path, name: str | None, overwrite: bool) -> None:
+def import_command(source: Path, output: Path, name: str | None, task_name: str | None, overwrite: bool) -> None:
     """Turn a MedS-Ins contribution (task JSON or the Excel template) into a plugin folder.
 
-    Reports what it normalized or guessed, and what the contributor still has to fill in
-    before 'medsreg validate' passes.
+    The task is named after the file unless --task names it; the plugin is named after the task
+    unless --name names it. Reports what it normalized or guessed, and what the contributor still
+    has to fill in before 'medsreg validate' passes.
     """
     from medsreg.importer import import_contribution
 
-    report = import_contribution(source, output, name=name, overwrite=overwrite)
+    report = import_contribution(source, output, name=name, task=task_name, overwrite=overwrite)
     for note in report.notes:
         click.echo(f"note: {note}")
     for item in report.todo:

@@ -24,7 +24,7 @@ from typing import Any, NoReturn
 from medsreg.errors import MedsregError
 from medsreg.files import write_text_atomically
 from medsreg.formats import medsins
-from medsreg.models import Task
+from medsreg.models import TASK_NAME, Task
 from medsreg.scaffold import (
     LEFT_BEHIND,
     check_plugin_name,
@@ -46,6 +46,8 @@ CREDENTIALED_FIELDS = ("Source", "URL", "Definition")
 LICENSE_EXAMPLES = ('"CC-BY-4.0"', '"CC-BY-NC-4.0"', '"CC0-1.0"', '"MIT"', '"Apache-2.0"',
                     '"LicenseRef-PhysioNet-Credentialed-Health-Data-1.5.0"')
 _TEMPLATE_FILE_STEM = "task_contributor"
+TASK_SHORT_NAME = re.compile("^" + TASK_NAME.split("/", 1)[1])
+"""A task's name inside its plugin: what --task gives."""
 LIST_FIELDS = ("Contributors", "Source", "URL", "Categories", "Reasoning", "Definition", "Input_language",
                "Output_language", "Instruction_language", "Domains")
 """Task-file fields that are lists in the template and often plain strings in released files."""
@@ -64,8 +66,12 @@ class ImportReport:
     todo: list[str] = field(default_factory=list)
 
 
-def import_contribution(source: Path, output: Path, *, name: str | None = None, overwrite: bool = False) -> ImportReport:
+def import_contribution(source: Path, output: Path, *, name: str | None = None, task: str | None = None,
+                        overwrite: bool = False) -> ImportReport:
     """Read ``source`` (a MedS-Ins task JSON or a filled-in Excel template) and write plugin ``output/<name>``.
+
+    ``task`` names the task inside the plugin instead of the name taken from the file (or, for a workbook still
+    called like the template, from its Source and category).
 
     Raises ``MedsregError`` with one located sentence for unreadable input or an existing folder (unless
     ``overwrite`` and ``check_replaceable`` allows it); nothing is written then.
@@ -74,17 +80,21 @@ def import_contribution(source: Path, output: Path, *, name: str | None = None, 
     if not source.is_file():
         raise MedsregError(f"{source} {'is a folder' if source.is_dir() else 'does not exist'}; give the path of a "
                            "MedS-Ins task file (.json) or a filled-in contribution template (.xlsx)")
+    if task is not None:
+        check_task_name(task)
     notes: list[str] = []
     from_excel = _is_workbook(source)
-    raw = _read_excel(source, notes) if from_excel else _read_json(source)
+    raw = _read_excel(source, notes, task) if from_excel else _read_json(source)
     if not from_excel and isinstance(raw, dict) and "Split Type" not in raw:
         notes.append("Split Type is not given (released MedS-Ins files leave it to the release they are in); add "
                      "\"Split Type\": \"Train\", \"Test\" or \"Train/Test\" to the task file if you know it")
-    task = _read_task(raw, source, notes)
-    if task.legacy_id is not None:
-        check_catalog_id(task, source)
+    read = _read_task(raw, source, notes)
+    if read.legacy_id is not None:
+        check_catalog_id(read, source)
 
-    task_name = task.name.split("/", 1)[1]
+    task_name = task or read.name.split("/", 1)[1]
+    if task is not None and not from_excel:
+        notes.append(f"task name {task!r} given with --task")
     plugin_name = name if name is not None else (suggested_name(task_name) or "task")
     check_plugin_name(plugin_name)
     target = Path(output) / plugin_name
@@ -96,7 +106,7 @@ def import_contribution(source: Path, output: Path, *, name: str | None = None, 
 
     task_file = target / module_name(plugin_name) / "tasks" / task_file_name({"medsreg": {"name": task_name}})
     todo: list[str] = []
-    document = _task_document(raw, task, task_name, source, task_file, notes, todo)
+    document = _task_document(raw, read, task_name, source, task_file, notes, todo)
     plugin_dir = new_plugin(plugin_name, Path(output), task_document=document, overwrite=overwrite)
     _mark_imported(plugin_dir, source)
     return ImportReport(plugin_dir, notes, todo)
@@ -181,7 +191,21 @@ def _is_workbook(path: Path) -> bool:
                        "save the contribution in one of those two forms (see CONTRIBUTING.md)")
 
 
-def _read_excel(path: Path, notes: list[str]) -> dict[str, Any]:
+def check_task_name(name: str) -> None:
+    """Raise unless ``name`` can name a task inside its plugin (the part of '<plugin>/<task>' after the '/')."""
+    if TASK_SHORT_NAME.match(name):
+        return
+    plugin, slash, rest = name.partition("/")
+    if slash:
+        raise MedsregError(f"--task {name!r} names a plugin too; give the task's name only ({rest!r}), and the plugin's "
+                           f"with --name {plugin!r}")
+    suggestion = _task_slug(name)
+    hint = f" Did you mean {suggestion!r}?" if suggestion and TASK_SHORT_NAME.match(suggestion) else ""
+    raise MedsregError(f"--task {name!r} is not a task name: use lower-case letters, digits, '_', '.' and '-', "
+                       f"starting with a letter or digit.{hint}")
+
+
+def _read_excel(path: Path, notes: list[str], task: str | None = None) -> dict[str, Any]:
     from medsreg.formats.excel import read_workbook
 
     contribution = read_workbook(path)
@@ -194,7 +218,10 @@ def _read_excel(path: Path, notes: list[str]) -> dict[str, Any]:
         block["legacy_id"] = int(match.group(1))
         notes.append(f"legacy id {block['legacy_id']} taken from the file name")
         medsreg_stem = match.group(2)
-    if medsreg_stem.lower() == _TEMPLATE_FILE_STEM:
+    if task is not None:
+        block["name"] = task
+        notes.append(f"task name {task!r} given with --task")
+    elif medsreg_stem.lower() == _TEMPLATE_FILE_STEM:
         # the template's own file name says nothing about the task
         words = [*document["Source"][:1], *document["Categories"][:1]]
         block["name"] = _task_slug(" ".join(words))

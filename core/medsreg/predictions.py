@@ -24,6 +24,12 @@ With ``official`` the file is read as the official scripts read it: duplicated r
 empty outputs are no error, the ids MCQA.py still lists (task4-9) are scored as multiple choice,
 rows of tasks no script scores are left out with a note, and each cell pandas would read as NaN
 (``official.PANDAS_NA``) is flagged, in the output and the reference alike.
+
+Which run the predictions come from (``Predictions.run``, carried into the results): the eval run
+folder (the one holding eval's ``config.json``: beside a ``predictions.jsonl``, or above the
+``submission/`` folder of a submission CSV eval wrote), the sha256 of its generation settings
+(``config_sha256`` of that config.json, else of the predictions lines) and the eval's date where
+config.json records one (``date``).
 """
 
 from __future__ import annotations
@@ -61,6 +67,8 @@ _RECORD_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
     "suite": ((str, type(None)), "a string or null"),
 }
 """What each key of a predictions line holds, as 'medsreg eval' writes it."""
+PLUGINS_DIR_HINT = "if the suite comes from a plugin folder, pass --plugins-dir DIR"
+"""Ends the sentences about tasks or metrics no installed plugin knows: a plugin folder not passed is a likely cause."""
 _TASK_ID = re.compile(r"^(?:task)?([0-9]{1,9})(?:_|$)", re.IGNORECASE)
 LEGACY_MCQA_CATEGORY = "Multilingual MCQA"
 
@@ -87,6 +95,19 @@ class Prediction:
 
 
 @dataclass
+class Run:
+    """The eval run that wrote the predictions, as far as the files tell."""
+
+    name: str = ""
+    """The eval run folder's name, else the predictions file's folder and name ('elsewhere/predictions.jsonl')."""
+    config_sha256: str | None = None
+    """The sha256 of the generation settings (eval's config.json, else the predictions lines); None for a CSV
+    outside an eval run folder."""
+    date: str | None = None
+    """When the eval ran, as config.json records it (``date``); None where it records none."""
+
+
+@dataclass
 class Predictions:
     rows: list[Prediction] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -98,6 +119,7 @@ class Predictions:
     """Category -> how many tasks the suite has in it (where known), for 'partial: 2 of 5 tasks'."""
     coverage_known: bool = False
     """Whether ``missing`` could be told (eval's config.json, or the suite installed here): else it is just empty."""
+    run: Run = field(default_factory=Run)
 
     def partial_categories(self) -> dict[str, list[str]]:
         """Category -> its tasks without a prediction, for the categories that miss some."""
@@ -134,7 +156,18 @@ def read_predictions(path: Path, catalog: Any, *, allow_empty: bool = False, off
     for row in result.rows:
         row.language = languages.get(row.task, row.language)
     find_missing(result, path, catalog)
+    describe_run(result, path)
     return result
+
+
+def describe_run(result: Predictions, path: Path) -> None:
+    """Set ``result.run`` from the eval run folder's config.json (when it is this suite's) and the predictions."""
+    found = _run_config(path, result.suite)
+    folder, recorded = found if found is not None else (None, {})
+    recorded_hash, date = recorded.get("config_sha256"), recorded.get("date")
+    result.run = Run(name=folder.name if folder is not None else f"{path.parent.name}/{path.name}".lstrip("/"),
+                     config_sha256=recorded_hash if isinstance(recorded_hash, str) else result.run.config_sha256,
+                     date=date if isinstance(date, str) and date else None)
 
 
 def find_missing(result: Predictions, path: Path, catalog: Any) -> None:
@@ -152,6 +185,9 @@ def find_missing(result: Predictions, path: Path, catalog: Any) -> None:
                                       "why": str(entry.get("why", ""))}
     suite = next((loaded.suite for loaded in getattr(catalog, "suites", []) if loaded.suite.name == result.suite), None)
     result.coverage_known = recorded is not None or suite is not None
+    if not result.coverage_known and result.suite:
+        result.notes.append(f"suite {result.suite} is not installed here and no eval config.json is beside {path.name}, "
+                            f"so the tasks these predictions miss are unknown; {PLUGINS_DIR_HINT}")
     if suite is not None:
         result.category_tasks = {category.name: len(category.tasks) for category in suite.categories}
         # categories without any prediction stay out (a submission CSV holds one category); eval's record names them
@@ -175,17 +211,26 @@ def find_missing(result: Predictions, path: Path, catalog: Any) -> None:
 
 
 def _recorded_availability(path: Path, suite: str | None) -> dict[str, Any] | None:
-    """The availability eval recorded in the config.json beside ``path`` (a predictions JSONL of that suite), if any."""
-    if path.suffix.lower() not in (".jsonl", ".json"):
-        return None
+    """The availability eval recorded in the config.json beside ``path`` (a predictions JSONL of that suite), if any.
+    A submission CSV holds one category of the run: the run's availability does not describe it."""
+    found = _run_config(path, suite) if path.suffix.lower() in (".jsonl", ".json") else None
+    availability = found[1].get("availability") if found is not None else None
+    return availability if isinstance(availability, dict) else None
+
+
+def _run_config(path: Path, suite: str | None) -> tuple[Path, dict[str, Any]] | None:
+    """(the eval run folder, its config.json) for predictions eval wrote: ``path`` is its predictions.jsonl or one of
+    its submission CSVs; None where there is none, or it is another suite's (another run's, or not eval's)."""
+    from medsreg.evaluate.predictions import CONFIG, SUBMISSION
+
+    folder = path.parent.parent if path.suffix.lower() == ".csv" and path.parent.name == SUBMISSION else path.parent
     try:
-        recorded = json.loads((path.parent / "config.json").read_text(encoding="utf-8"))
+        recorded = json.loads((folder / CONFIG).read_text(encoding="utf-8"))
     except (OSError, ValueError, RecursionError):
         return None
     if not isinstance(recorded, dict) or (suite is not None and recorded.get("suite") != suite):
-        return None  # another run's config, or not eval's: it says nothing about these predictions
-    availability = recorded.get("availability")
-    return availability if isinstance(availability, dict) else None
+        return None
+    return folder.resolve(), recorded
 
 
 def _check_outputs(path: Path, result: Predictions, allow_empty: bool) -> None:
@@ -250,6 +295,8 @@ def _read_jsonl(path: Path, official: bool = False) -> Predictions:
             where=where, output_na=missing))
         result.model = result.model or record.get("model")
         result.suite = result.suite or record.get("suite")
+        if isinstance(record.get("config_sha256"), str):  # eval writes the same on every line of a run
+            result.run.config_sha256 = result.run.config_sha256 or record["config_sha256"]
     return result
 
 
@@ -300,8 +347,11 @@ def _read_csv(path: Path, catalog: Any, official: bool = False) -> Predictions:
                 known = sorted(f"task{number}" for number in scoring) + sorted(by_name)
                 listing = f" Known ids: {', '.join(known[:12])}{' ...' if len(known) > 12 else ''}." if known else \
                     " No installed suite has tasks with ids: install medsreg-meds-bench."
-                raise MedsregError(f"{where}: task_id {quoted(task_id)} is not a task of an installed suite."
-                                   f"{did_you_mean(task_id, known)}{listing}")
+                close = did_you_mean(task_id, known)
+                # a close id is a typo; none at all may be a suite whose plugin folder was not passed
+                hint = "" if close else f"; {PLUGINS_DIR_HINT}"
+                raise MedsregError(f"{where}: task_id {quoted(task_id)} is not a task of an installed suite{hint}."
+                                   f"{close}{listing}")
             key = (task_id, record.get("input") or "")
             if key in seen and not official:
                 raise MedsregError(f"{where}: the same task_id and input as row {seen[key]}; remove the duplicated row")

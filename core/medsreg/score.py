@@ -14,7 +14,18 @@ carry ``PARTIAL_MARK`` and a footnote names the missing tasks (text, Markdown), 
 over the tasks it has, and is never shown as if it were the category's.
 
 Renderings: a text table, Markdown, CSV, or the JSON document (``RESULTS_FORMAT``) that
-``medsreg leaderboard`` reads.
+``medsreg leaderboard`` reads. The JSON says what was scored, so that a leaderboard never
+compares results of different suites or metric modes, and tells two runs of one model apart:
+
+* ``model``, ``suite``: as the predictions name them (a submission CSV: the installed suite that
+  holds its tasks); ``compat``: ``official`` or ``fixed``, how it was scored;
+* ``run``: ``name`` (the eval run folder, else the predictions file's folder and name),
+  ``config_sha256`` (the sha256 of eval's generation settings, from the run folder's config.json
+  or the predictions lines; null for a CSV outside an eval run folder), ``evaluated`` (the eval's
+  date where config.json records one, else null), ``scored`` (the UTC date of scoring) and
+  ``date``: ``evaluated`` where known, else ``scored``.
+
+The text rendering shows them in its title, the Markdown one in a line below its table.
 """
 
 from __future__ import annotations
@@ -24,12 +35,14 @@ import io
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 
 from medsreg.errors import MedsregError
-from medsreg.models import Metric, MetricContext
 from medsreg.metrics.official import OfficialScriptFails
-from medsreg.predictions import Prediction, Predictions
+from medsreg.models import Metric, MetricContext
+from medsreg.predictions import PLUGINS_DIR_HINT, Prediction, Predictions, Run
+from medsreg.progress import progress_bar
 from medsreg.vocabulary import did_you_mean
 
 RESULTS_FORMAT = "medsreg-results/1"
@@ -81,10 +94,29 @@ class Results:
     complete: bool | None = None
     """Whether every task of the suite has predictions (None: unknown, the suite is not installed and eval left no
     record beside the file)."""
+    run: Run = field(default_factory=Run)
+    scored: str = ""
+    """The UTC date of scoring (ISO)."""
+
+    @property
+    def date(self) -> str:
+        """The eval's date where its config.json records one, else the date of scoring."""
+        return self.run.date or self.scored
+
+    def run_json(self) -> dict[str, Any]:
+        return {"name": self.run.name, "config_sha256": self.run.config_sha256, "date": self.date,
+                "evaluated": self.run.date, "scored": self.scored}
+
+    def describe(self) -> str:
+        """'gpt on meds-bench/meds-bench (metrics: fixed); run eval-a, config 1a2b3c4d5e6f, evaluated 2025-01-02'."""
+        run = ", ".join(filter(None, [f"run {self.run.name}" if self.run.name else "",
+                                      f"config {self.run.config_sha256[:12]}" if self.run.config_sha256 else "",
+                                      f"evaluated {self.run.date}" if self.run.date else f"scored {self.scored}"]))
+        return f"{self.model or 'predictions'} on {self.suite or 'the suite'} (metrics: {self.compat}); {run}"
 
     def as_json(self) -> dict[str, Any]:
         return {"format": RESULTS_FORMAT, "model": self.model, "suite": self.suite, "compat": self.compat,
-                "complete": self.complete,
+                "run": self.run_json(), "complete": self.complete,
                 "rows": [{"kind": row.kind, "category": row.category, "name": row.name, "count": row.count,
                           "scores": {key: round(value, 4) for key, value in row.scores.items()},
                           **({"task_id": row.task_id} if row.task_id else {}),
@@ -120,7 +152,8 @@ def score_many(runs: list[Predictions], metrics: dict[str, Metric], *, official:
     outcomes: list[dict[str, Outcome]] = [{} for _ in runs]
     for (index, name, _), outcome in zip(units, _compute_all(units, metrics, official, workers)):
         outcomes[index][name] = outcome
-    return [_assemble(run, layout, found, official) for run, layout, found in zip(runs, layouts, outcomes)]
+    scored = datetime.now(timezone.utc).date().isoformat()  # one date for every file scored together
+    return [_assemble(run, layout, found, official, scored) for run, layout, found in zip(runs, layouts, outcomes)]
 
 
 class _Layout:
@@ -132,8 +165,11 @@ class _Layout:
             self.by_task[prediction.task].append(prediction)
         unknown = sorted({name for rows in self.by_task.values() for name in rows[0].metrics if name not in metrics})
         if unknown:
-            raise MedsregError(f"the predictions name metrics no installed plugin provides: {', '.join(unknown)}."
-                               f"{did_you_mean(unknown[0], sorted(metrics))} 'medsreg plugins' lists who provides what")
+            close = did_you_mean(unknown[0], sorted(metrics))
+            # a close name is a typo; none at all may be a suite whose plugin folder (with its metrics) was not passed
+            hint = "" if close else f"; {PLUGINS_DIR_HINT}"
+            raise MedsregError(f"the predictions name metrics no installed plugin provides: {', '.join(unknown)}{hint}."
+                               f"{close} 'medsreg plugins' lists who provides what")
         self.categories: dict[str, list[str]] = defaultdict(list)
         self.groups: dict[str, list[Prediction]] = defaultdict(list)
         for task, rows in self.by_task.items():
@@ -175,7 +211,12 @@ def _compute_all(units: list[Unit], metrics: dict[str, Metric], official: bool, 
     workers = min(workers or available, 8)
     total = sum(len(rows) for _, _, rows in units)
     if workers < 2 or total < PARALLEL_ROWS or "fork" not in multiprocessing.get_all_start_methods():
-        return [_compute(unit, metrics, official) for unit in units]
+        with progress_bar("scoring", total, quiet=False) as bar:  # a plain line now and then in a batch job's log
+            outcomes = []
+            for unit in units:
+                outcomes.append(_compute(unit, metrics, official))
+                bar.update(len(unit[2]))
+            return outcomes
     _warm_tokenizers(units, official)
     by_name: dict[str, list[int]] = defaultdict(list)  # every file's rows of a task go to one worker
     for position, (_, name, _) in enumerate(units):
@@ -185,10 +226,12 @@ def _compute_all(units: list[Unit], metrics: dict[str, Metric], official: bool, 
     _JOB = (units, metrics, official)
     try:
         outcomes: list[Outcome | None] = [None] * len(units)
-        with multiprocessing.get_context("fork").Pool(min(workers, len(work))) as pool:
+        with multiprocessing.get_context("fork").Pool(min(workers, len(work))) as pool, \
+                progress_bar("scoring", total, quiet=False) as bar:
             for done in pool.imap_unordered(_compute_group, work):
                 for position, outcome in done:
                     outcomes[position] = outcome
+                    bar.update(len(units[position][2]))
         return outcomes  # type: ignore[return-value]
     finally:
         _JOB = None
@@ -206,7 +249,8 @@ def _warm_tokenizers(units: list[Unit], official: bool) -> None:
             pass  # reported where the task is scored
 
 
-def _assemble(predictions: Predictions, layout: _Layout, outcomes: dict[str, Outcome], official: bool) -> Results:
+def _assemble(predictions: Predictions, layout: _Layout, outcomes: dict[str, Outcome], official: bool,
+              scored: str) -> Results:
     by_task, groups = layout.by_task, layout.groups
     notes = list(predictions.notes)
     partial = predictions.partial_categories()
@@ -248,7 +292,8 @@ def _assemble(predictions: Predictions, layout: _Layout, outcomes: dict[str, Out
                      + " (--format json lists their tasks under \"missing\", with why)")
     return Results(rows=result_rows, compat="official" if official else "fixed", model=predictions.model,
                    suite=predictions.suite, notes=notes, missing=list(predictions.missing),
-                   complete=not predictions.missing if predictions.coverage_known else None)
+                   complete=not predictions.missing if predictions.coverage_known else None, run=predictions.run,
+                   scored=scored)
 
 
 def _arguments(rows: list[Prediction], official: bool) -> tuple[list[str], list[list[str]], MetricContext]:
@@ -305,8 +350,7 @@ def render_text(results: Results) -> str:
     lines = ["  ".join(cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i]) for i, cell in enumerate(line)).rstrip()
              for line in [header, *body]]
     lines.insert(1, "  ".join("-" * width for width in widths))
-    title = f"{results.model or 'predictions'} on {results.suite or 'the suite'} (metrics: {results.compat})"
-    return "\n".join([title, "", *lines, *_footnotes(results), *[f"note: {note}" for note in results.notes]])
+    return "\n".join([results.describe(), "", *lines, *_footnotes(results), *[f"note: {note}" for note in results.notes]])
 
 
 def render_markdown(results: Results) -> str:
@@ -316,7 +360,7 @@ def render_markdown(results: Results) -> str:
         cells = [f"**{cells[0]}**" if row.kind == "category" else cells[0].strip(), *cells[1:]]
         lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
     footnotes = _footnotes(results)
-    return "\n".join(lines + ([""] + [f"{line}  " for line in footnotes] if footnotes else []))
+    return "\n".join(lines + [""] + [f"{line}  " for line in footnotes] + [f"*{results.describe()}*"])
 
 
 def render_csv(results: Results) -> str:

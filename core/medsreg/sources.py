@@ -49,6 +49,11 @@ def set_overrides(values: dict[str, str]) -> None:
     _OVERRIDES.update(values)
 
 
+def overrides() -> dict[str, str]:
+    """The sources ``--source`` configures for this command (a copy)."""
+    return dict(_OVERRIDES)
+
+
 def cache_dir() -> Path:
     base = os.environ.get("MEDSREG_CACHE") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "medsreg"
     return Path(base)
@@ -219,11 +224,9 @@ def _resolve_local(source: LocalSource, task_name: str, how: str) -> Path:
     if hub:
         return _resolve_hub(HubSource(repo_id=hub["repo"], revision=hub["revision"], path=source.path), task_name, how)
     folder = Path(value).expanduser()
-    if not folder.is_dir():  # reported once per key by configuration_problems(); here only the task's note
-        raise SourceNotConfiguredError(
-            f"{task_name}: not available: source {source.key!r} is configured as {folder}, which is not a folder; "
-            f"point {env_var(source.key)} at the folder holding {source.path!r}"
-        )
+    problem = folder_problem(source.key)
+    if problem:  # reported once per key by configuration_problems(); here only the task's note
+        raise SourceNotConfiguredError(f"{task_name}: not available: {problem}; {change_advice(source.key, source.path)}")
     found = _matches(folder, source.path, source_place(source))
     if len(found) == 1:
         return found[0]
@@ -329,27 +332,69 @@ def _resolve_hub(source: HubSource, task_name: str, how: str, root: Path | None 
 
 def configuration_problems(used_keys: set[str]) -> list[tuple[str, str]]:
     """(severity, sentence) per configured source that is wrong: a folder that does not exist (error), or a key
-    no installed task reads (warning: it may belong to a plugin that is not installed)."""
+    no installed task or corpus reads (warning: it may belong to a plugin that is not installed)."""
     from medsreg.vocabulary import did_you_mean
 
     problems = []
-    configured = {key: f"--source {key}=" for key in _OVERRIDES}
-    configured.update({key: f"[sources] in {config_path()}" for key in config_sources() if key not in configured})
+    configured = set(_OVERRIDES) | set(config_sources())
     by_variable = {env_var(key): key for key in used_keys}
     for variable in sorted(name for name in os.environ if name.startswith("MEDSREG_SOURCE_")):
         key = by_variable.get(variable)
         if key is None:
             hint = did_you_mean(variable, sorted(by_variable))
-            problems.append(("warning", f"{variable} is set but no installed task reads a source of that name.{hint}"))
+            problems.append(("warning", (f"{variable} is set but no installed task or corpus reads a source of that "
+                                         f"name.{hint} Fix the name, or install the plugin that reads it")))
         else:
-            configured.setdefault(key, variable)
-    for key, origin in configured.items():
+            configured.add(key)
+    for key in sorted(configured):
         if key not in used_keys:
-            problems.append(("warning", f"source {key!r} ({origin}) is configured but no installed task reads it."
-                                        f"{did_you_mean(key, sorted(used_keys))}"))
+            problems.append(("warning", unread_source(key, configured_origin(key) or "", used_keys)))
             continue
-        value = configured_value(key)
-        if value and not value.startswith("hf://") and not Path(value).expanduser().is_dir():
-            problems.append(("error", f"source {key!r} ({origin}) is {value}, which is not a folder; point it at the "
-                                      "folder that holds the files"))
+        problem = folder_problem(key)
+        if problem:
+            problems.append(("error", f"{problem}; {change_advice(key)}"))
     return problems
+
+
+def configured_origin(key: str) -> str | None:
+    """Where the value ``configured_value(key)`` gives was set, as the user wrote it: '--source KEY=',
+    'MEDSREG_SOURCE_KEY', or '[sources] in CONFIG'; None when it is not configured."""
+    if _OVERRIDES.get(key):
+        return f"--source {key}="
+    if os.environ.get(env_var(key)):
+        return env_var(key)
+    if config_sources().get(key):
+        return f"[sources] in {config_path()}"
+    return None
+
+
+def folder_problem(key: str) -> str | None:
+    """'source KEY (ORIGIN) is PATH, which does not exist' (or 'is not a folder') when ``key`` is configured as a local
+    path that is no folder; None when it is a folder, a Hub value, or not configured."""
+    value = configured_value(key)
+    if not value or value.startswith("hf://"):
+        return None
+    folder = Path(value).expanduser()
+    if folder.is_dir():
+        return None
+    what = "is not a folder" if folder.exists() else "does not exist"
+    return f"source {key!r} ({configured_origin(key)}) is {value}, which {what}"
+
+
+def change_advice(key: str, holding: str | None = None) -> str:
+    """How to point ``key`` elsewhere, where its value was set (the command line, the environment, the config file)."""
+    target = f"the folder holding {holding!r}" if holding else "the folder that holds the files"
+    origin = configured_origin(key)
+    if origin is None or origin.startswith("--source"):
+        return f"give --source {key}= {target}"
+    if origin == env_var(key):
+        return f"set {origin} in your environment to {target}"
+    return f"change the line '{key} = ...' under [sources] in {config_path()} to {target}"
+
+
+def unread_source(key: str, origin: str, used_keys: set[str]) -> str:
+    """The sentence for a configured source ``key`` (set by ``origin``) that no installed task or corpus reads."""
+    from medsreg.vocabulary import did_you_mean
+
+    return (f"source {key!r} ({origin}) is configured but no installed task or corpus reads it."
+            f"{did_you_mean(key, sorted(used_keys))} Fix the key, or install the plugin that reads it")

@@ -84,7 +84,7 @@ def run_command(corpus_name: str | None, input_path: Path | None, language: str 
                       overwrite=overwrite, plugins_dirs=plugins_dirs)
     from medsreg.corpus.pipeline import run_corpus
 
-    manifest = run_corpus(run, say=(lambda line: None) if quiet else click.echo)
+    manifest = run_corpus(run, say=(lambda line: None) if quiet else click.echo, quiet=quiet)
     documents = manifest["documents"]
     line = (f"{documents['read']} documents read, {documents['kept_by_filter']} kept by the filter, "
             f"{documents['exact_duplicates']} exact and {documents['near_duplicates']} near duplicates removed, "

@@ -20,6 +20,7 @@ import os
 import re
 import shutil
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from typing import Any
 from medsreg.corpus.keywords import KeywordFilter
 from medsreg.corpus.packing import STRIDE, WINDOW, check_window
 from medsreg.errors import MedsregError
+from medsreg.progress import progress_bar
 
 
 @dataclass
@@ -181,6 +183,35 @@ def _quiet():
         setup_default_logger()
 
 
+@contextlib.contextmanager
+def _count_completed(folder: Path, bar: Any, every: float = 1.0):
+    """Move ``bar`` to the number of tasks done, counted from datatrove's completion markers (one file per finished
+    task in ``folder``): the tasks run in datatrove's worker processes, and the markers are what they leave here
+    that can be read without hooking into its pool."""
+    stop = threading.Event()
+
+    def catch_up() -> None:
+        try:
+            done = sum(1 for _ in folder.iterdir())
+        except OSError:  # not created before the first task finishes
+            done = 0
+        if done > bar.n:
+            bar.update(done - bar.n)
+
+    def watch() -> None:
+        while not stop.wait(every):
+            catch_up()
+
+    thread = threading.Thread(target=watch, name=f"progress: {folder}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+        catch_up()
+
+
 def _totals(stats) -> dict[str, dict[str, float]]:
     """{step name: {metric: total}} of a stage's merged datatrove stats."""
     result: dict[str, dict[str, float]] = {}
@@ -195,11 +226,12 @@ def _temporary(output: Path) -> Path:
     return output.parent / f".{output.name}.tmp-{os.getpid()}"
 
 
-def run_corpus(run: CorpusRun, say: Callable[[str], None] = lambda line: None) -> dict[str, Any]:
+def run_corpus(run: CorpusRun, say: Callable[[str], None] = lambda line: None, *, quiet: bool = False) -> dict[str, Any]:
     """Run the five stages locally with ``run.workers`` processes; write ``run.output`` only once all succeeded.
 
     ``run.output`` gets ``documents/`` (JSON Lines), ``packed/`` (Parquet windows, with a tokenizer),
-    ``manifest.json`` (settings and counts) and ``logs/`` (datatrove's, per stage).
+    ``manifest.json`` (settings and counts) and ``logs/`` (datatrove's, per stage). Each stage's tasks done are
+    shown as a bar on a terminal, else as a line every ``MEDSREG_PROGRESS_INTERVAL`` seconds; nothing with ``quiet``.
     """
     check_language(run.language)
     check_window(run.window, run.stride)
@@ -240,9 +272,12 @@ def run_corpus(run: CorpusRun, say: Callable[[str], None] = lambda line: None) -
             workers = min(run.workers, stage.tasks) if stage.parallel else 1
             say(f"{stage.name}: {stage.tasks} task(s) on {workers} worker(s)")
             began = time.perf_counter()
+            logs = temporary / "logs" / stage.name
             executor = executor_class(stage.pipeline, tasks=stage.tasks, workers=workers, skip_completed=False,
-                                      logging_dir=str(temporary / "logs" / stage.name))
-            with _quiet():
+                                      logging_dir=str(logs))
+            # the bar before _quiet(): it keeps the real stderr (and decides terminal or log) while datatrove's goes to null
+            with progress_bar(f"{stage.name} stage", stage.tasks, quiet, unit=" tasks") as bar, \
+                    _count_completed(logs / "completions", bar), _quiet():
                 stats = executor.run()
             timings[stage.name] = round(time.perf_counter() - began, 3)
             counts[stage.name] = _totals(stats)

@@ -15,8 +15,10 @@ from medsreg.options import require_option, source_option, trust_remote_code_opt
 
 
 @click.command("eval")
-@click.option("--model", "-m", metavar="PATH", help="A local model folder (save_pretrained), or for --backend openai the "
-              "model name the endpoint serves.")
+@click.option("--model", "-m", metavar="PATH", help="A local model folder (save_pretrained), a LoRA adapter folder "
+              "('medsreg train --lora'; hf backend), or for --backend openai the model name the endpoint serves.")
+@click.option("--base-model", metavar="DIR", help="hf: the base model folder of a LoRA adapter given as --model "
+              "(default: the base_model_name_or_path of its adapter_config.json).")
 @click.option("--suite", metavar="NAME", help="The installed suite to run (e.g. meds-bench), rendered exactly as "
               "'medsreg build --suite' renders it: its readable tasks (partial, and said so) unless --require complete.")
 @require_option
@@ -58,7 +60,7 @@ from medsreg.options import require_option, source_option, trust_remote_code_opt
 @source_option
 @click.option("--plugins-dir", "plugins_dirs", multiple=True, type=click.Path(path_type=Path),
               help="Also load plugins from this folder without installing them.")
-def eval_command(model: str | None, suite: str | None, data: Path | None, backend: str, output: Path | None,
+def eval_command(model: str | None, base_model: str | None, suite: str | None, data: Path | None, backend: str, output: Path | None,
                  limit: int | None, batch_size: int | None, max_new_tokens: int | None, max_input_tokens: int | None,
                  dtype: str, trust_remote_code: bool, tensor_parallel_size: int, api_base: str | None, api_key_env: str,
                  request_timeout: float, max_retries: int, retry_wait: float, merge: bool, merge_wait: float, quiet: bool,
@@ -78,7 +80,10 @@ def eval_command(model: str | None, suite: str | None, data: Path | None, backen
         raise click.UsageError("give --suite or --data, not both")
     if model is None and not merge:
         raise click.UsageError("give --model PATH (a local model folder, or the model name an --api-base endpoint serves)")
-    options = EvalOptions(model=model, suite=suite, data=data, backend=backend, output=output, limit=limit,
+    if base_model is not None and backend != "hf":
+        raise click.UsageError(f"--base-model is for a LoRA adapter, which --backend hf runs; --backend {backend} takes "
+                               "a whole model (merge an adapter with 'medsreg train --merge ADAPTER --output DIR')")
+    options = EvalOptions(model=model, base_model=base_model, suite=suite, data=data, backend=backend, output=output, limit=limit,
                           batch_size=batch_size, max_new_tokens=max_new_tokens, max_input_tokens=max_input_tokens,
                           dtype=dtype, trust_remote_code=trust_remote_code, tensor_parallel_size=tensor_parallel_size,
                           api_base=api_base, api_key_env=api_key_env, request_timeout=request_timeout,

@@ -189,7 +189,15 @@ def recorded_availability(folder: Path) -> dict[str, Any] | None:
 
 def write_config(folder: Path, document: dict[str, Any]) -> None:
     """``config.json``: the model, the generation settings and their hash, what was evaluated (informational: the
-    rows, ``limit``, the suite's ``availability``, none of them hashed)."""
+    rows, ``limit``, the suite's ``availability``, none of them hashed), and ``date``: when the run started (UTC),
+    kept from the first write when a run is resumed, so that score and leaderboard date the run, not the resume."""
+    from datetime import datetime, timezone
+
+    try:
+        started = json.loads((folder / CONFIG).read_text(encoding="utf-8")).get("date")
+    except (OSError, ValueError, AttributeError):
+        started = None
+    document = {**document, "date": started or datetime.now(timezone.utc).isoformat(timespec="seconds")}
     write_text_atomically(folder / CONFIG, json.dumps(document, indent=2, ensure_ascii=False) + "\n")
 
 

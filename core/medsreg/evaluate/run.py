@@ -195,10 +195,15 @@ def _generate(backend: Backend, pending: list[dict[str, Any]], writer: Predictio
     from medsreg.progress import progress_bar
 
     model = options.model
-    prepared = [backend.prepare(row["messages"]) for row in pending]
+    quiet = options.quiet or result.shard.rank != 0
+    # the chat template and the tokenizer over every prompt: a minute or more for a large suite, so it reports too
+    with progress_bar("preparing prompts", len(pending), quiet, unit=" prompts") as bar:
+        prepared = []
+        for row in pending:
+            prepared.append(backend.prepare(row["messages"]))
+            bar.update(1)
     order = sorted(range(len(pending)), key=lambda index: -backend.cost(prepared[index]))  # longest first, stable
     start = time.perf_counter()
-    quiet = options.quiet or result.shard.rank != 0
     with progress_bar("generating", len(pending), quiet) as bar:
         position = 0
         while position < len(order):

@@ -46,7 +46,11 @@ class TrainConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     preset: str | None = Field(None, description="A named preset applied under this file's values (see PRESETS).")
-    model: str | None = Field(None, description="The local model folder to start from (save_pretrained).")
+    model: str | None = Field(None, description="The local model folder to start from (save_pretrained), or a LoRA "
+                              "adapter folder: method lora trains that adapter further (its own r, alpha and target "
+                              "modules), method full trains every weight of the base with the adapter merged in.")
+    base_model: str | None = Field(None, description="The base model folder of a LoRA adapter given as model (default: "
+                                   "the base_model_name_or_path of its adapter_config.json).")
     data: str | None = Field(None, description="The dataset folder: the mixture of 'medsreg build' (SFT) or a packed "
                              "corpus (CLM), as written by save_to_disk.")
     output_dir: str | None = Field(None, description="Checkpoints, the final model (or adapter) and medsreg-train.json.")

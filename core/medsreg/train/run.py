@@ -12,6 +12,10 @@ fine-tuning) or the adapter (LoRA) with the tokenizer. ``--resume`` continues fr
 checkpoint (optimizer, scheduler, RNG and data position: the global step goes on); a checkpoint
 folder written while training another model is refused, and so is training into a folder that
 holds checkpoints without ``--resume``.
+
+The model may be a LoRA adapter folder (``medsreg.modelfolder``): method lora trains that adapter further on its base,
+method full trains every weight of the base with the adapter merged in; its fingerprint covers the adapter and its
+base. ``merge_adapter`` (``--merge``) writes an adapter merged into its base as a standalone model.
 """
 
 from __future__ import annotations
@@ -19,13 +23,22 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from medsreg.errors import MedsregError
-from medsreg.modelfolder import first_line, load_causal_lm, load_tokenizer
-from medsreg.progress import bars_hidden
+from medsreg.modelfolder import (
+    ADAPTER_CONFIG,
+    ModelFolder,
+    first_line,
+    load_model,
+    load_tokenizer,
+    model_folder,
+    peft_deprecations_hidden,
+)
+from medsreg.progress import bars_hidden, trainer_progress_callback
 from medsreg.train.config import TrainConfig
 
 Echo = Callable[[str], None]
@@ -47,17 +60,28 @@ class TrainResult:
     """transformers' Trainer (its model, state), for callers that look further (the tests)."""
 
 
-def model_fingerprint(path: Path) -> str:
+def model_fingerprint(folder: ModelFolder | Path) -> str:
     """sha256 of the model's config.json (as a canonical JSON, without the fields save_pretrained rewrites) and of
     its weight files' names, sizes and sampled bytes: the same for a copy of the folder, different for another model
-    (another architecture, or other weights of the same one)."""
-    config = json.loads((path / "config.json").read_text(encoding="utf-8"))
-    for volatile in ("_name_or_path", "transformers_version", "torch_dtype", "dtype"):
-        config.pop(volatile, None)
-    digest = hashlib.sha256(json.dumps(config, sort_keys=True).encode("utf-8"))
+    (another architecture, or other weights of the same one). An adapter's is that of its adapter_config.json and
+    weights over its base's: the same adapter on another base is another model."""
+    folder = folder if isinstance(folder, ModelFolder) else ModelFolder(Path(folder))
+    if folder.base is None:
+        return _folder_digest(folder.path, "config.json", ("_name_or_path", "transformers_version", "torch_dtype", "dtype"))
+    # where the base lies is no part of the adapter (--base-model may move it): the base's own fingerprint covers it
+    return _folder_digest(folder.path, ADAPTER_CONFIG, ("base_model_name_or_path", "revision"),
+                          start=model_fingerprint(folder.base))
+
+
+def _folder_digest(path: Path, config_name: str, volatile: tuple[str, ...], start: str = "") -> str:
+    config = json.loads((path / config_name).read_text(encoding="utf-8"))
+    for key in volatile:
+        config.pop(key, None)
+    digest = hashlib.sha256(start.encode("utf-8"))  # nothing for a whole model: its fingerprints stay as they were
+    digest.update(json.dumps(config, sort_keys=True).encode("utf-8"))
     for weight in sorted(p for p in path.iterdir() if p.is_file() and p.suffix in WEIGHT_SUFFIXES):
         size = weight.stat().st_size
-        digest.update(f"{weight.name}:{size}".encode("utf-8"))
+        digest.update(f"{weight.name}:{size}".encode())
         with weight.open("rb") as handle:  # three samples of the bytes: another model of the same shape differs there
             for offset in sorted({0, max(size // 2 - SAMPLE // 2, 0), max(size - SAMPLE, 0)}):
                 handle.seek(offset)
@@ -73,12 +97,11 @@ def checkpoints(folder: Path) -> list[Path]:
     return [p for _, p in sorted(found)]
 
 
-def _model_folder(model: str | None) -> Path:
-    from medsreg.evaluate.backends.local import model_folder
-
-    if not model:
-        raise MedsregError("give --model PATH (a local model folder saved with save_pretrained) or 'model:' in --config")
-    return model_folder(model)
+def _model_folder(config: TrainConfig) -> ModelFolder:
+    if not config.model:
+        raise MedsregError("give --model PATH (a local model folder saved with save_pretrained, or a LoRA adapter "
+                           "folder) or 'model:' in --config")
+    return model_folder(config.model, config.base_model)
 
 
 def _load_tokenizer(path: Path, shown: str, trust_remote_code: bool) -> Any:
@@ -137,7 +160,7 @@ def _device_and_precision(config: TrainConfig) -> tuple[str, str]:
     return device, precision
 
 
-def _load_model(path: Path, config: TrainConfig, precision: str, shown: str) -> Any:
+def _load_model(folder: ModelFolder, config: TrainConfig, precision: str, shown: str) -> Any:
     import torch
 
     # full fine-tuning keeps fp32 master weights under bf16 / fp16 autocast; LoRA's base weights are frozen, so they
@@ -145,10 +168,11 @@ def _load_model(path: Path, config: TrainConfig, precision: str, shown: str) -> 
     dtype = torch.float32
     if config.method == "lora" and precision in ("bf16", "fp16"):
         dtype = torch.bfloat16 if precision == "bf16" else torch.float16
-    model = load_causal_lm(path, trust_remote_code=config.trust_remote_code, dtype=dtype,
-                           what=f"the model in {shown} as a causal language model",
-                           how="give a folder saved with save_pretrained")
-    if config.method == "lora":
+    # an adapter given as the model: trained further (lora), or merged into its base and every weight trained (full)
+    model = load_model(folder, trust_remote_code=config.trust_remote_code, dtype=dtype, trainable=config.method == "lora",
+                       merge=config.method == "full", what=f"the model in {shown} as a causal language model",
+                       how="give a folder saved with save_pretrained")
+    if config.method == "lora" and not folder.is_adapter:  # a new adapter, as the lora settings say
         try:
             from peft import LoraConfig, get_peft_model
         except ImportError as error:
@@ -156,12 +180,16 @@ def _load_model(path: Path, config: TrainConfig, precision: str, shown: str) -> 
         lora = LoraConfig(r=config.lora.r, lora_alpha=config.lora.alpha, lora_dropout=config.lora.dropout,
                           target_modules=config.lora.target_modules, task_type="CAUSAL_LM")
         try:
-            model = get_peft_model(model, lora)
+            with peft_deprecations_hidden():
+                model = get_peft_model(model, lora)
         except ValueError as error:
             raise MedsregError(f"LoRA cannot be put on the model {shown} ({first_line(error)}); set lora.target_modules "
                                "to module names the model has (or 'all-linear')") from None
-        if config.gradient_checkpointing:
-            model.enable_input_require_grads()  # checkpointed blocks need an input that requires grad
+        # the adapter's adapter_config.json names its base by an absolute path: 'medsreg eval --model ADAPTER' finds
+        # it from any working directory
+        model.peft_config["default"].base_model_name_or_path = str(folder.path.resolve())
+    if config.method == "lora" and config.gradient_checkpointing:
+        model.enable_input_require_grads()  # checkpointed blocks need an input that requires grad
     return model
 
 
@@ -178,15 +206,17 @@ def run_train(config: TrainConfig, *, resume: bool = False, quiet: bool = False,
         raise MedsregError("give --data DIR (the mixture of 'medsreg build', or a packed corpus with --objective clm)")
     if config.output_dir is None:
         raise MedsregError("give --output DIR (checkpoints and the trained model are written there)")
-    path = _model_folder(config.model)
+    folder = _model_folder(config)
     output = Path(config.output_dir)
     if bars_hidden(quiet):
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()
-    fingerprint = model_fingerprint(path)
+    fingerprint = model_fingerprint(folder)
     checkpoint = _check_output(output, fingerprint, config, resume, say)
-    tokenizer = _load_tokenizer(path, str(config.model), config.trust_remote_code)
+    tokenizer = _load_tokenizer(folder.tokenizer, str(config.model), config.trust_remote_code)
+
+    import datasets
 
     from medsreg.build.tokenize import TokenCounts
     from medsreg.train.data import (
@@ -198,8 +228,6 @@ def run_train(config: TrainConfig, *, resume: bool = False, quiet: bool = False,
         load_dataset_folder,
         sft_dataset,
     )
-
-    import datasets
 
     data_path = Path(config.data)
     raw = load_dataset_folder(data_path)
@@ -216,7 +244,7 @@ def run_train(config: TrainConfig, *, resume: bool = False, quiet: bool = False,
             from medsreg.evaluate.backends.local import chat_tokenizer
 
             dataset = sft_dataset(raw, tokenizer, config, data_path, counts=counts,
-                                  chat_tokenizer=lambda: chat_tokenizer(path, config.trust_remote_code))
+                                  chat_tokenizer=lambda: chat_tokenizer(folder.tokenizer, config.trust_remote_code))
     finally:
         if caching:
             datasets.enable_caching()
@@ -224,7 +252,7 @@ def run_train(config: TrainConfig, *, resume: bool = False, quiet: bool = False,
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
 
     device, precision = _device_and_precision(config)
-    model = _load_model(path, config, precision, str(config.model))
+    model = _load_model(folder, config, precision, str(config.model))
     collator = PaddingCollator(pad_id)
     if packed:
         attention = str(getattr(model.config, "_attn_implementation", None) or "eager")
@@ -232,7 +260,7 @@ def run_train(config: TrainConfig, *, resume: bool = False, quiet: bool = False,
         collator = PackedCollator(pad_id, mask)
     args = training_arguments(config, device, precision, quiet)
     if args.process_index != 0:  # one process speaks for a multi-GPU run
-        say = lambda line: None  # noqa: E731
+        say = lambda line: None
     record = {"model": str(config.model), "model_fingerprint": fingerprint, "config": config.model_dump(mode="json"),
               "device": device, "precision": precision, "rows": len(dataset), "packed": packed,
               "data": data_record(counts)}
@@ -245,14 +273,15 @@ def run_train(config: TrainConfig, *, resume: bool = False, quiet: bool = False,
     class _Record(TrainerCallback):
         """Every checkpoint carries the record: a folder copied elsewhere is still recognized."""
 
-        def on_save(self, args, state, control, **kwargs):  # noqa: ANN001 - Trainer's callback signature
+        def on_save(self, args, state, control, **kwargs):
             if state.is_world_process_zero:
                 folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
                 if folder.is_dir():
                     (folder / RECORD).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
 
+    progress = trainer_progress_callback(quiet)  # steps, rate, ETA and loss: a bar or, in a job's log, plain lines
     trainer = Trainer(model=model, args=args, train_dataset=dataset, data_collator=collator,
-                      processing_class=tokenizer, callbacks=[_Record()])
+                      processing_class=tokenizer, callbacks=[_Record(), *([progress] if progress is not None else [])])
     if quiet:
         from transformers import PrinterCallback
 
@@ -273,6 +302,41 @@ def run_train(config: TrainConfig, *, resume: bool = False, quiet: bool = False,
     say(f"trained to step {trainer.state.global_step}; wrote {output}")
     return TrainResult(output_dir=output, global_step=trainer.state.global_step, losses=losses,
                        resumed_from=checkpoint, trainer=trainer)
+
+
+def merge_adapter(adapter: str, output_dir: str | None, *, base_model: str | None = None,
+                  trust_remote_code: bool = False, quiet: bool = False, say: Echo = print) -> Path:
+    """``medsreg train --merge``: the LoRA adapter in ``adapter`` merged into its base model's weights, saved with the
+    tokenizer in ``output_dir`` as a standalone model (loaded by transformers alone, no peft; what vLLM and 'medsreg
+    eval --backend vllm' need). The weights keep the base's dtype. Returns the folder written."""
+    try:
+        import transformers  # noqa: F401
+    except ImportError as error:
+        raise MedsregError(f"'medsreg train --merge' needs torch, transformers and peft ({error}); install them with "
+                           "pip install 'medsreg[train]'") from None
+    folder = model_folder(adapter, base_model, option="--merge")
+    if not folder.is_adapter:
+        raise MedsregError(f"{adapter} holds no {ADAPTER_CONFIG}, so it is not a LoRA adapter and there is nothing to "
+                           "merge; give --merge the output folder of 'medsreg train --lora'")
+    if output_dir is None:
+        raise MedsregError("give --output DIR, the new folder the merged model is written to")
+    output = Path(output_dir)
+    # never over another model, nor over the adapter itself: a half-written mix of both would load as neither
+    if output.exists() and (not output.is_dir() or any(output.iterdir())):
+        raise MedsregError(f"{output} already exists and is not an empty folder; give --output a new folder for the "
+                           "merged model")
+    if bars_hidden(quiet):
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+    tokenizer = _load_tokenizer(folder.tokenizer, adapter, trust_remote_code)
+    model = load_model(folder, trust_remote_code=trust_remote_code, merge=True, dtype="auto",
+                       what=f"the LoRA adapter in {adapter}", how="give --merge the output folder of 'medsreg train --lora'")
+    output.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(str(output))
+    tokenizer.save_pretrained(str(output))
+    say(f"merged the LoRA adapter {adapter} into its base model {folder.base}; wrote {output}")
+    return output
 
 
 def training_arguments(config: TrainConfig, device: str, precision: str, quiet: bool = False) -> Any:

@@ -49,6 +49,8 @@ class BackendSettings:
     """The ``medsreg eval`` options a backend reads as given (``EvalOptions`` has them too, one to one with the CLI)."""
 
     batch_size: int | None = None
+    base_model: str | None = None
+    """hf: the base model folder of a LoRA adapter given as ``model`` (default: the one its adapter_config.json names)."""
     dtype: str = "auto"
     trust_remote_code: bool = False
     tensor_parallel_size: int = 1

@@ -12,7 +12,10 @@
   the rank's own GPU (``LOCAL_RANK``);
 * a CUDA out-of-memory error halves the batch and goes on (reported); at batch size 1 it stops
   with a sentence;
-* never the folder's own code unless ``--trust-remote-code`` (``medsreg.modelfolder`` refuses it).
+* never the folder's own code unless ``--trust-remote-code`` (``medsreg.modelfolder`` refuses it);
+* ``--model`` may be a LoRA adapter folder (``medsreg train --lora``): its base model (``--base-model``, else the one
+  its adapter_config.json names) is loaded and wrapped in ``peft.PeftModel``, unmerged, as it was trained; the
+  tokenizer is the adapter folder's when it holds one.
 """
 
 from __future__ import annotations
@@ -20,10 +23,15 @@ from __future__ import annotations
 from typing import Any
 
 from medsreg.errors import MedsregError
-from medsreg.progress import bars_hidden
 from medsreg.evaluate.backends import Backend, Echo, GenerationOptions
-from medsreg.evaluate.backends.local import HOW, TokenizedPrompts, chat_tokenizer, model_folder, stop_token_ids
-from medsreg.modelfolder import load_causal_lm
+from medsreg.evaluate.backends.local import (
+    HOW,
+    TokenizedPrompts,
+    chat_tokenizer,
+    stop_token_ids,
+)
+from medsreg.modelfolder import load_model, model_folder
+from medsreg.progress import bars_hidden
 
 DTYPES = ("auto", "bfloat16", "float16", "float32")
 
@@ -33,14 +41,14 @@ class HFBackend(TokenizedPrompts, Backend):
 
     def __init__(self, options: GenerationOptions, warn: Echo) -> None:
         super().__init__(options, warn)
-        self.path = model_folder(options.model)
+        self.folder = model_folder(options.model, options.base_model)
         try:
             import torch  # noqa: F401
             import transformers  # noqa: F401
         except ImportError as error:
             raise MedsregError(f"--backend hf needs torch and transformers ({error}); install them with "
                                "pip install 'medsreg[eval]'") from None
-        self.tokenizer = chat_tokenizer(self.path, options.trust_remote_code)
+        self.tokenizer = chat_tokenizer(self.folder.tokenizer, options.trust_remote_code)
         self.device, self.dtype = _device_and_dtype(options)
         self.model: Any = None
         self.generation_config: Any = None
@@ -51,10 +59,14 @@ class HFBackend(TokenizedPrompts, Backend):
         self.generated_tokens = 0
 
     def settings(self) -> dict[str, Any]:
-        return {**super().settings(), "max_input_tokens": self.options.max_input_tokens, "dtype": self.dtype}
+        settings = {**super().settings(), "max_input_tokens": self.options.max_input_tokens, "dtype": self.dtype}
+        if self.folder.base is not None:  # the same adapter on another base is another model: its predictions differ
+            settings["base_model"] = str(self.folder.base)
+        return settings
 
     def describe(self) -> str:
-        return f"hf backend, {self.dtype} on {self.device}"
+        adapter = f", LoRA adapter on {self.folder.base}" if self.folder.base is not None else ""
+        return f"hf backend, {self.dtype} on {self.device}{adapter}"
 
     def load(self) -> None:
         import torch
@@ -73,7 +85,7 @@ class HFBackend(TokenizedPrompts, Backend):
                 kwargs["device_map"] = {"": self.options.local_rank} if self.options.distributed else "auto"
             else:
                 move = self.device
-        model = load_causal_lm(self.path, trust_remote_code=self.options.trust_remote_code,
+        model = load_model(self.folder, trust_remote_code=self.options.trust_remote_code,
                                what=f"the model in {self.options.model}", how=HOW, **kwargs)
         if move is not None:
             model = model.to(move)

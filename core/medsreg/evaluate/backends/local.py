@@ -1,4 +1,5 @@
-"""What the hf and vllm backends share: the local model folder, its chat tokenizer, prompt token ids and stop tokens."""
+"""What the hf and vllm backends share: the sentence about the model folder (``medsreg.modelfolder`` checks it), its
+chat tokenizer, prompt token ids and stop tokens."""
 
 from __future__ import annotations
 
@@ -6,20 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from medsreg.errors import MedsregError
+from medsreg.modelfolder import how_to_give
 
-HOW = "give --model a local folder saved with save_pretrained (config.json, the weights and the tokenizer)"
-
-
-def model_folder(model: str) -> Path:
-    """``model`` as a local model folder; MedsregError (one sentence) unless it looks like one."""
-    path = Path(model).expanduser()
-    if not path.exists():
-        raise MedsregError(f"the model folder {model} does not exist; {HOW} (models are never downloaded from the Hub)")
-    if not path.is_dir():
-        raise MedsregError(f"the model path {model} is a file, not a folder; {HOW}")
-    if not (path / "config.json").is_file():
-        raise MedsregError(f"{model} holds no config.json, so it is not a saved model; {HOW}")
-    return path
+HOW = how_to_give("--model")
 
 
 def chat_tokenizer(path: Path, trust_remote_code: bool = False) -> Any:

@@ -15,7 +15,12 @@ from typing import Any
 
 from medsreg.errors import MedsregError
 from medsreg.evaluate.backends import Backend, Echo, GenerationOptions
-from medsreg.evaluate.backends.local import TokenizedPrompts, chat_tokenizer, model_folder, stop_token_ids
+from medsreg.evaluate.backends.local import (
+    TokenizedPrompts,
+    chat_tokenizer,
+    stop_token_ids,
+)
+from medsreg.modelfolder import model_folder
 
 NOT_INSTALLED = ("--backend vllm needs vLLM, which is not installed here; install it with pip install 'medsreg[vllm]' "
                  "(Linux with a CUDA GPU), or use --backend hf")
@@ -38,7 +43,12 @@ class VLLMBackend(TokenizedPrompts, Backend):
         if options.tensor_parallel_size < 1:
             raise MedsregError(f"--tensor-parallel-size {options.tensor_parallel_size} is below 1; give the number of GPUs "
                                "one copy of the model runs on")
-        self.path = model_folder(options.model)
+        folder = model_folder(options.model, options.base_model)
+        if folder.is_adapter:  # vLLM serves whole models: an adapter is merged into one first
+            raise MedsregError(f"{options.model} is a LoRA adapter (on the base model {folder.base}), and --backend vllm "
+                               f"runs whole models; merge it with 'medsreg train --merge {options.model} --output DIR' "
+                               "and evaluate DIR, or use --backend hf")
+        self.path = folder.path
         # also refuses a folder with code of its own before vLLM (which would import it when trusted) is started
         self.tokenizer = chat_tokenizer(self.path, options.trust_remote_code)
         self.engine: Any = None
