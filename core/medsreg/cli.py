@@ -440,9 +440,13 @@ def new_command(name: str, output: Path) -> None:
 @click.option("--allow-empty", is_flag=True, help="Score empty outputs as wrong instead of refusing the file "
               "(--compat official needs no such flag: it does what the scripts do).")
 @click.option("--workers", type=click.IntRange(min=1), help="Processes that score (default: every CPU).")
+@click.option("--per-sample", is_flag=True, help="Also record, per task, each instance's id and its own score(s) in the "
+              "JSON (--output, --format json): accuracies 100/0, F1 / BLEU-1 / ROUGE-L computed on the instance alone. "
+              "'medsreg leaderboard' shows them on its per-task pages.")
 @_plugin_options
 def score_command(predictions: tuple[Path, ...], compat: str, output_format: str, output: Path | None,
-                  allow_empty: bool, workers: int | None, plugins_dirs: tuple[Path, ...], strict: bool) -> None:
+                  allow_empty: bool, workers: int | None, per_sample: bool, plugins_dirs: tuple[Path, ...],
+                  strict: bool) -> None:
     """Score PREDICTIONS (predictions.jsonl from 'medsreg eval', or submission CSVs: task_id,input,GT,output).
 
     Prints each category's score (the mean of its tasks, as the leaderboard reports it), each
@@ -457,7 +461,9 @@ def score_command(predictions: tuple[Path, ...], compat: str, output_format: str
     official = compat == "official"
     found = [read_predictions(path, catalog, allow_empty=allow_empty, official=official) for path in predictions]
     metrics = {metric.name: metric for _, metric in catalog.metrics}
-    results = score_many(found, metrics, official=official, workers=workers)
+    results = score_many(found, metrics, official=official, workers=workers, per_sample=per_sample)
+    for path, result in zip(predictions, results):
+        result.predictions = str(path.resolve())
     if targets:
         from medsreg.files import write_text_atomically
 

@@ -15,7 +15,8 @@ section, each row's run below it), ``leaderboard.csv`` (one table: the suite and
 row, its columns named after their section where there are several, and each row's run, config
 hash and date), ``leaderboard.png`` (a bar chart per section, category and metric, a bar per row)
 and ``index.html`` (the sections and the chart, no script, no external resource: it can be served
-as is, e.g. as a lab's internal leaderboard). Every file is written beside and renamed into place.
+as is, e.g. as a lab's internal leaderboard), with links to a page per task (``tasks/``, written by
+``medsreg.site``: every instance's prompt, references, each model's output and per-sample score). Every file is written beside and renamed into place.
 matplotlib is imported only for the chart (``pip install 'medsreg[leaderboard]'``).
 
 A row's partial category (``medsreg score`` marked it: a partial suite missed some of its tasks)
@@ -240,7 +241,7 @@ def render_csv(entries: list[Entry]) -> str:
     return buffer.getvalue()
 
 
-def render_html(entries: list[Entry], title: str, chart: str) -> str:
+def render_html(entries: list[Entry], title: str, chart: str, tasks: str = "") -> str:
     every = sections(entries)
     tables = "\n".join(_html_section(section) for section in every)
     return f"""<!doctype html>
@@ -265,7 +266,7 @@ img {{ max-width: 100%; margin-top: 1.5rem; }}
 or modes are not compared); the best of each column is in bold{html.escape(_partial_sentence(entries))}.</p>
 {tables}
 <img src="{html.escape(chart)}" alt="Bar chart of each category's score per model, a panel per suite and category">
-</body>
+{tasks}</body>
 </html>
 """
 
@@ -373,8 +374,11 @@ def write_leaderboard(paths: list[Path], output: Path, title: str) -> list[Path]
     output.mkdir(parents=True, exist_ok=True)
     chart = output / "leaderboard.png"
     render_chart(entries, chart, title)
+    from medsreg.site import write_site
+
+    pages, tasks = write_site(entries, sections(entries), output, title)
     files = {"leaderboard.md": f"# {title}\n\n" + render_markdown(entries), "leaderboard.csv": render_csv(entries),
-             "index.html": render_html(entries, title, chart.name)}
+             "index.html": render_html(entries, title, chart.name, tasks)}
     for name, text in files.items():
         write_text_atomically(output / name, text)
-    return [output / name for name in files] + [chart]
+    return [output / name for name in files] + [chart] + pages

@@ -26,6 +26,23 @@ compares results of different suites or metric modes, and tells two runs of one 
   ``date``: ``evaluated`` where known, else ``scored``.
 
 The text rendering shows them in its title, the Markdown one in a line below its table.
+
+The JSON also records ``predictions``: the resolved path of the predictions file scored (where the command line knows
+it), so that ``medsreg leaderboard`` can build its per-task pages (prompts, references, outputs) from the results alone.
+
+Per-sample scores (``medsreg score --per-sample``; ``score_many(..., per_sample=True)``): each task row of the JSON gets
+``"samples": [{"id": instance_id, "scores": {metric: value}}, ...]``, one entry per prediction in file order. An
+instance's value is each of the task's metrics computed on that instance alone, x100 like the task's scores:
+
+* accuracies: 100 (correct) or 0 (wrong): their task score is exactly the mean of these;
+* entity F1 (micro): the instance's own F1 of its entity set; the task's micro F1 is not their mean;
+* BLEU-1 / ROUGE-L: the instance's sentence-level BLEU-1 / ROUGE-L F (the corpus computation on that one instance);
+  the task's corpus BLEU-1 is not their mean;
+* HoC macro precision / recall / F1: the macro figures over that one instance, indicative only;
+* pooled groups get none (their instances are their tasks').
+
+Under ``--compat official`` an instance the official script crashes on is scored as ``fixed``. Per-sample scoring
+computes every metric once more per instance: it costs about as much again as the task scores (more for BLEU/ROUGE).
 """
 
 from __future__ import annotations
@@ -95,6 +112,10 @@ class Results:
     """Whether every task of the suite has predictions (None: unknown, the suite is not installed and eval left no
     record beside the file)."""
     run: Run = field(default_factory=Run)
+    predictions: str | None = None
+    """The resolved path of the predictions file scored, where known (the leaderboard's task pages read it)."""
+    samples: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    """Task -> [{"id", "scores"}] per instance, with --per-sample (empty otherwise)."""
     scored: str = ""
     """The UTC date of scoring (ISO)."""
 
@@ -125,24 +146,29 @@ class Results:
                              if row.kind == "category" and row.partial else {}),
                           **({"partial": False} if row.kind == "category" and not row.partial and self.complete is not None
                              else {}),
-                          **({"note": row.note} if row.note else {})} for row in self.rows],
-                "missing": self.missing, "notes": self.notes}
+                          **({"note": row.note} if row.note else {}),
+                          **({"samples": self.samples[row.name]} if row.kind == "task" and row.name in self.samples
+                             else {})} for row in self.rows],
+                "missing": self.missing, "notes": self.notes,
+                **({"predictions": self.predictions} if self.predictions else {}),
+                **({"per_sample": True} if self.samples else {})}
 
 
 Unit = tuple[int, str, list[Prediction]]
 """(file index, task or group name, its predictions): what one metric computation scores."""
-Outcome = tuple[dict[str, float], "tuple[str, list[tuple[int, str]]] | None"]
-"""(scores, None) or, where the official script crashes, (fixed scores, (script, [(row index, reason)]))."""
+Outcome = tuple[dict[str, float], "tuple[str, list[tuple[int, str]]] | None", "list[dict[str, Any]] | None"]
+"""(scores, None, samples) or, where the official script crashes, (fixed scores, (script, [(row index, reason)]),
+samples); samples: the per-instance scores of a task with --per-sample, else None."""
 
 
 def score(predictions: Predictions, metrics: dict[str, Metric], *, official: bool = False,
-          workers: int | None = None) -> Results:
+          workers: int | None = None, per_sample: bool = False) -> Results:
     """Score every task, pooled group and category of ``predictions`` with the named ``metrics``."""
-    return score_many([predictions], metrics, official=official, workers=workers)[0]
+    return score_many([predictions], metrics, official=official, workers=workers, per_sample=per_sample)[0]
 
 
 def score_many(runs: list[Predictions], metrics: dict[str, Metric], *, official: bool = False,
-               workers: int | None = None) -> list[Results]:
+               workers: int | None = None, per_sample: bool = False) -> list[Results]:
     """``score`` of several prediction files (several models) in one pass: the tasks are spread over ``workers``
     processes (default: the CPUs), each task of every file in the same process so that a reference shared by the
     files is tokenized once."""
@@ -150,7 +176,7 @@ def score_many(runs: list[Predictions], metrics: dict[str, Metric], *, official:
     units: list[Unit] = [(index, name, rows) for index, layout in enumerate(layouts)
                          for name, rows in [*layout.by_task.items(), *layout.groups.items()]]
     outcomes: list[dict[str, Outcome]] = [{} for _ in runs]
-    for (index, name, _), outcome in zip(units, _compute_all(units, metrics, official, workers)):
+    for (index, name, _), outcome in zip(units, _compute_all(units, metrics, official, workers, per_sample)):
         outcomes[index][name] = outcome
     scored = datetime.now(timezone.utc).date().isoformat()  # one date for every file scored together
     return [_assemble(run, layout, found, official, scored) for run, layout, found in zip(runs, layouts, outcomes)]
@@ -178,8 +204,8 @@ class _Layout:
                 self.groups[rows[0].group].extend(rows)
 
 
-def _compute(unit: Unit, metrics: dict[str, Metric], official: bool) -> Outcome:
-    _, _, rows = unit
+def _compute(unit: Unit, metrics: dict[str, Metric], official: bool, per_sample: bool = False) -> Outcome:
+    _, name, rows = unit
     scores: dict[str, float] = {}
     crash = None
     for metric in rows[0].metrics:
@@ -188,22 +214,38 @@ def _compute(unit: Unit, metrics: dict[str, Metric], official: bool) -> Outcome:
         except OfficialScriptFails as failure:
             scores.update(metrics[metric].compute(*_arguments(rows, False)))  # type: ignore[misc]
             crash = crash or (failure.script, [(item.index, item.reason) for item in failure.failures])
-    return scores, crash
+    samples = None
+    if per_sample and rows and name == rows[0].task:  # a task, not a pooled group
+        samples = [{"id": row.instance_id, "scores": _sample_scores(row, metrics, official)} for row in rows]
+    return scores, crash, samples
+
+
+def _sample_scores(row: Prediction, metrics: dict[str, Metric], official: bool) -> dict[str, float]:
+    """Each of the row's metrics computed on the row alone (x100, rounded as the JSON rounds)."""
+    found: dict[str, float] = {}
+    for metric in row.metrics:
+        try:
+            values = metrics[metric].compute(*_arguments([row], official))  # type: ignore[misc]
+        except OfficialScriptFails:
+            values = metrics[metric].compute(*_arguments([row], False))  # type: ignore[misc]
+        found.update({key: round(value, 4) for key, value in values.items()})
+    return found
 
 
 PARALLEL_ROWS = 2_000
 """From this many predictions, the tasks are scored in forked worker processes."""
-_JOB: tuple[list[Unit], dict[str, Metric], bool] | None = None
+_JOB: tuple[list[Unit], dict[str, Metric], bool, bool] | None = None
 """The work the forked workers share (inherited at fork: nothing is pickled on the way in)."""
 
 
 def _compute_group(positions: list[int]) -> list[tuple[int, Outcome]]:
     assert _JOB is not None
-    units, metrics, official = _JOB
-    return [(position, _compute(units[position], metrics, official)) for position in positions]
+    units, metrics, official, per_sample = _JOB
+    return [(position, _compute(units[position], metrics, official, per_sample)) for position in positions]
 
 
-def _compute_all(units: list[Unit], metrics: dict[str, Metric], official: bool, workers: int | None) -> list[Outcome]:
+def _compute_all(units: list[Unit], metrics: dict[str, Metric], official: bool, workers: int | None,
+                 per_sample: bool = False) -> list[Outcome]:
     import multiprocessing
     import os
 
@@ -214,7 +256,7 @@ def _compute_all(units: list[Unit], metrics: dict[str, Metric], official: bool, 
         with progress_bar("scoring", total, quiet=False) as bar:  # a plain line now and then in a batch job's log
             outcomes = []
             for unit in units:
-                outcomes.append(_compute(unit, metrics, official))
+                outcomes.append(_compute(unit, metrics, official, per_sample))
                 bar.update(len(unit[2]))
             return outcomes
     _warm_tokenizers(units, official)
@@ -223,7 +265,7 @@ def _compute_all(units: list[Unit], metrics: dict[str, Metric], official: bool, 
         by_name[name].append(position)
     work = sorted(by_name.values(), key=lambda group: -sum(len(units[p][2]) for p in group))
     global _JOB
-    _JOB = (units, metrics, official)
+    _JOB = (units, metrics, official, per_sample)
     try:
         outcomes: list[Outcome | None] = [None] * len(units)
         with multiprocessing.get_context("fork").Pool(min(workers, len(work))) as pool, \
@@ -293,6 +335,7 @@ def _assemble(predictions: Predictions, layout: _Layout, outcomes: dict[str, Out
     return Results(rows=result_rows, compat="official" if official else "fixed", model=predictions.model,
                    suite=predictions.suite, notes=notes, missing=list(predictions.missing),
                    complete=not predictions.missing if predictions.coverage_known else None, run=predictions.run,
+                   samples={task: found for task, (_, _, found) in outcomes.items() if found is not None and task in by_task},
                    scored=scored)
 
 
