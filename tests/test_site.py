@@ -112,3 +112,145 @@ def test_the_leaderboard_writes_a_page_and_a_data_file_per_task(runner, plugins,
             assert outputs == [records[m][instance]["output"] for m in ("good", "bad")]
             metric = document["metric"]
             assert scores == [samples(found["results"][m], name)[instance][metric] for m in ("good", "bad")]
+
+
+def test_the_leaderboard_writes_a_page_per_category(runner, plugins, server, tmp_path, monkeypatch):  # noqa: F811
+    """Real runs: a category page per category of the section, its chart a bar per model at its score, its tasks
+    linked to their pages, each linked from the overview."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    found = build_site(runner, plugins, server, tmp_path)
+    board = found["board"]
+    index = (board / "index.html").read_text(encoding="utf-8")
+    categories = {row["name"]: row for row in found["results"]["good"]["rows"] if row["kind"] == "category"}
+    assert categories
+    for category, row in categories.items():
+        page = board / "categories" / f"demo_bench--{category.replace(' ', '_')}.html"
+        assert f'href="categories/{page.name}"' in index
+        text = page.read_text(encoding="utf-8")
+        assert "http://" not in text and "https://" not in text and "<script" not in text
+        assert 'href="../index.html"' in text
+        for metric in row["scores"]:
+            bars = Bars.of(text, metric)
+            assert [bar["data-model"] for bar in bars] == ["good", "bad"]
+            expected = [next(r for r in found["results"][m]["rows"] if r["kind"] == "category" and r["name"] == category)
+                        ["scores"][metric] for m in ("good", "bad")]
+            assert [float(bar["data-value"]) for bar in bars] == pytest.approx(expected)
+            assert all(f"{value:.2f}" in text for value in expected)  # the value labels
+        assert "partial" not in Bars.classes(text)  # complete: nothing marked
+        tasks = [r["name"] for r in found["results"]["good"]["rows"] if r["kind"] == "task" and r["category"] == category]
+        links = Bars.links(text)
+        assert tasks and all(any(task in label for label in links.values()) for task in tasks)
+        for href in links:
+            assert (page.parent / href).resolve().is_file(), href
+
+
+class Bars:
+    """Parse a category page: the bars of the chart of one metric, the classes of every bar, the task links."""
+
+    @staticmethod
+    def _parse(text: str):
+        from html.parser import HTMLParser
+
+        found = {"charts": [], "links": {}, "classes": []}
+
+        class Parser(HTMLParser):
+            caption = None
+            link = None
+
+            def handle_starttag(self, tag, attrs):
+                attrs = dict(attrs)
+                if tag == "figcaption":
+                    self.caption = ""
+                elif tag == "svg":
+                    found["charts"].append((self.caption_text, []))
+                elif tag == "rect":
+                    found["charts"][-1][1].append(attrs)
+                    found["classes"].append(attrs.get("class", ""))
+                elif tag == "a" and attrs.get("href", "").startswith("../tasks/"):
+                    self.link = attrs["href"]
+                    found["links"][self.link] = ""
+
+            def handle_data(self, data):
+                if self.caption is not None:
+                    self.caption += data
+                if self.link is not None:
+                    found["links"][self.link] += data
+
+            def handle_endtag(self, tag):
+                if tag == "figcaption":
+                    self.caption_text, self.caption = self.caption, None
+                elif tag == "a":
+                    self.link = None
+
+        Parser().feed(text)
+        return found
+
+    @classmethod
+    def of(cls, text: str, metric: str) -> list[dict]:
+        charts = [bars for caption, bars in cls._parse(text)["charts"] if caption.endswith(f"({metric})")]
+        assert len(charts) == 1, charts
+        return charts[0]
+
+    @classmethod
+    def classes(cls, text: str) -> str:
+        return " ".join(cls._parse(text)["classes"])
+
+    @classmethod
+    def links(cls, text: str) -> dict[str, str]:
+        return cls._parse(text)["links"]
+
+
+def results_document(model: str, categories: dict, tasks: list, suite: str = "lab/suite") -> dict:
+    """A results file written by hand: ``categories`` {name: (scores, partial lacks or None)}, ``tasks`` [(category,
+    task, scores)]."""
+    rows = []
+    for name, (scores, missing) in categories.items():
+        rows.append({"kind": "category", "category": name, "name": name, "count": 1, "scores": scores,
+                     **({"partial": True, "missing": missing, "tasks": 1, "of": 1 + len(missing)} if missing else
+                        {"partial": False})})
+    rows += [{"kind": "task", "category": category, "name": task, "count": 3, "scores": scores}
+             for category, task, scores in tasks]
+    return {"format": "medsreg-results/1", "model": model, "suite": suite, "compat": "fixed", "run": {},
+            "complete": False, "rows": rows, "missing": [], "notes": []}
+
+
+def test_category_pages_mark_partial_bars_and_escape_the_results(runner, tmp_path):
+    hostile = "Cat <b>&\"x\""
+    documents = {
+        "alpha": results_document("alpha", {"Reading": ({"acc": 80.0}, None), hostile: ({"bleu1": 10.0}, None)},
+                                  [("Reading", "lab/read_a", {"acc": 70.0}), ("Reading", "lab/read_b", {"acc": 90.0}),
+                                   (hostile, "lab/<script>alert(1)</script>", {"bleu1": 10.0})]),
+        "beta<i>": results_document("beta<i>", {"Reading": ({"acc": 55.5}, ["lab/read_b"]),
+                                                hostile: ({"bleu1": 20.0}, None)},
+                                    [("Reading", "lab/read_a", {"acc": 55.5}),
+                                     (hostile, "lab/<script>alert(1)</script>", {"bleu1": 20.0})]),
+    }
+    paths = []
+    for document in documents.values():
+        path = tmp_path / f"{len(paths)}.results.json"
+        path.write_text(json.dumps(document), encoding="utf-8")
+        paths.append(path)
+    board = tmp_path / "board"
+    result = runner.invoke(cli, ["leaderboard", *map(str, paths), "--output", str(board)])
+    assert result.exit_code == 0, result.output
+    index = (board / "index.html").read_text(encoding="utf-8")
+    pages = sorted(path.name for path in (board / "categories").glob("*.html"))
+    assert pages == sorted(["lab_suite--Reading.html", "lab_suite--Cat_b_x.html"])
+    assert all(f'href="categories/{name}"' in index for name in pages)
+    assert index.count("<section>") == 1  # the links are no section of their own
+    from medsreg.score import PARTIAL_MARK
+
+    reading = (board / "categories" / "lab_suite--Reading.html").read_text(encoding="utf-8")
+    bars = Bars.of(reading, "acc")
+    assert [(bar["data-model"], float(bar["data-value"])) for bar in bars] == [("alpha", 80.0), ("beta<i>", 55.5)]
+    assert [bar["class"] for bar in bars] == ["bar", "bar partial"]
+    assert f"55.50{PARTIAL_MARK}" in reading and f"80.00{PARTIAL_MARK}" not in reading
+    assert 'fill="url(#hatch-0)"' in reading and "missing lab/read_b" in reading
+    assert "beta&lt;i&gt;" in reading and "beta<i>" not in reading
+    links = Bars.links(reading)
+    assert sorted(links.values()) == ["lab/read_a", "lab/read_b"]
+    assert all((board / "categories" / href).resolve().is_file() for href in links)
+    other = (board / "categories" / "lab_suite--Cat_b_x.html").read_text(encoding="utf-8")
+    assert "<b>" not in other and "<script>" not in other and "Cat &lt;b&gt;&amp;&quot;x&quot;" in other
+    assert [float(bar["data-value"]) for bar in Bars.of(other, "bleu1")] == [10.0, 20.0]
+    assert "partial" not in Bars.classes(other)

@@ -1,6 +1,7 @@
 """The results site in a real browser (Debian's chromium through playwright, from file://), built from two models'
 results on the bundled samples suite: the overview links to a task page, "wrong only" shows exactly the rows a model
-got wrong (per the per-sample scores), and no console error.
+got wrong (per the per-sample scores), the overview links to a category page whose SVG chart renders a bar per model and
+links back to the task page, and no console error.
 
 Not skipped when the browser is missing: the site is a core path. Install with ``apt-get install -y chromium`` and
 ``pip install 'medsreg[test]'`` (playwright; no ``playwright install``: the system chromium is used)."""
@@ -105,6 +106,20 @@ def test_task_page_filters_the_wrong_rows_in_chromium(runner, no_sources, bundle
                 assert [float(row[4]), float(row[6])] == [scores[m][instance]["mcqa_accuracy"] for m in ("good", "bad")]
             page.screenshot(path=str(tmp_path / "task.png"), full_page=True)
             assert (tmp_path / "task.png").read_bytes().startswith(b"\x89PNG")
+            # the task's category page, from the overview: its charts drawn (a bar per model and metric), its task linked
+            category = next(row for row in found["results"]["good"]["rows"]
+                            if row["kind"] == "task" and row["name"] == task)["category"]
+            metrics = next(row for row in found["results"]["good"]["rows"]
+                           if row["kind"] == "category" and row["name"] == category)["scores"]
+            page.goto((found["board"] / "index.html").as_uri())
+            page.click(f'nav.tasks ul.categories a:text-is("{category}")')
+            page.wait_for_selector("svg rect.bar")
+            assert page.locator("svg rect").count() == 2 * len(metrics)
+            assert page.locator("svg rect.bar").first.bounding_box()["height"] > 0
+            values = page.eval_on_selector_all("svg rect.bar", "bars => bars.map(b => [b.dataset.model, b.dataset.value])")
+            assert [model for model, _ in values] == ["good", "bad"] * len(metrics)
+            page.click(f"a.task:text-is('{task}')")
+            page.wait_for_selector("#rows tbody tr")
         finally:
             browser.close()
     assert not errors, json.dumps(errors, indent=2)

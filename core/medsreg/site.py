@@ -9,6 +9,9 @@ metric mode, as the overview keeps them apart) and each task any of its results 
   ``<script src>`` (a ``fetch()`` of a local JSON file fails under ``file://``). Each row is
   ``[instance id, prompt, [references], [each model's output], [each model's score or null]]``; the page renders one
   page of rows at a time (``PAGE_SIZE``), so 30,000 instances x 5 models stay responsive.
+* ``categories/<suite>--<category>.html`` (``--official`` likewise): each model's score on the category (a partial
+  one marked with ``PARTIAL_MARK``), a bar chart per metric drawn as inline SVG (a bar per model, its value as label; a
+  partial category's bar hatched and lighter), its tasks' scores per model, and links to their task pages;
 
 Where the rows come from: each results file records the predictions file it scored (``"predictions"``, written by
 ``medsreg score``), so the leaderboard's command line stays as it is (results files only) and each results file names
@@ -28,12 +31,14 @@ from __future__ import annotations
 import csv
 import html
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from medsreg.files import write_text_atomically
+from medsreg.score import PARTIAL_MARK
 
 PAGE_SIZE = 50
 """Rows rendered at a time on a task page."""
@@ -189,8 +194,8 @@ def collect(entries: list[Any], sections: list[Any]) -> list[TaskPage]:
 
 
 def write_site(entries: list[Any], sections: list[Any], output: Path, title: str) -> tuple[list[Path], str]:
-    """Write the task pages and their data files under ``output/tasks``; returns (the files, the overview's HTML list
-    of links to them, '' where there is none)."""
+    """Write the task pages and their data files under ``output/tasks`` and the category pages under
+    ``output/categories``; returns (the files, the overview's HTML lists of links to them, '' where there is none)."""
     pages = collect(entries, sections)
     written: list[Path] = []
     links: dict[tuple[str, str], list[str]] = {}
@@ -209,13 +214,220 @@ def write_site(entries: list[Any], sections: list[Any], output: Path, title: str
             f'<li><a href="tasks/{html.escape(page.name)}.html">{html.escape(page.task)}</a> '
             f'<small>({html.escape(page.category)}; {len(page.rows):,} instances'
             f'{"; " + html.escape(page.metric) + ": " + html.escape(scores) if scores else ""})</small></li>')
-    overview = "".join(f'<nav class="tasks">\n<h2>Tasks: {html.escape(suite)} (metrics: {html.escape(compat)})</h2>\n'
-                       f'<ul>\n{chr(10).join(items)}\n</ul>\n</nav>\n' for (suite, compat), items in links.items())
-    return written, overview
+    category_links: dict[tuple[str, str], list[str]] = {}
+    for category_page in collect_categories(sections, pages):
+        path = output / "categories" / f"{category_page.name}.html"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_text_atomically(path, render_category_page(category_page, title))
+        written.append(path)
+        partial = any(category_page.partial.values())
+        category_links.setdefault((category_page.suite, category_page.compat), []).append(
+            f'<li><a href="categories/{html.escape(category_page.name)}.html">{html.escape(category_page.category)}</a>'
+            f' <small>({len(category_page.tasks)} task{"" if len(category_page.tasks) == 1 else "s"}'
+            f'{"; " + html.escape(PARTIAL_MARK) + " partial for some models" if partial else ""})</small></li>')
+    overview = []
+    for section in sections:
+        key = (section.suite, section.compat)
+        if key not in links and key not in category_links:
+            continue
+        heading = f"{html.escape(section.suite)} (metrics: {html.escape(section.compat)})"
+        parts = ['<nav class="tasks">\n']
+        if key in category_links:
+            parts.append(f'<h2>Categories: {heading}</h2>\n<ul class="categories">\n'
+                         f'{chr(10).join(category_links[key])}\n</ul>\n')
+        if key in links:
+            parts.append(f'<h2>Tasks: {heading}</h2>\n<ul>\n{chr(10).join(links[key])}\n</ul>\n')
+        parts.append("</nav>\n")
+        overview.append("".join(parts))
+    return written, "".join(overview)
 
 
-def render_task_page(page: TaskPage, title: str) -> str:
-    heading = f"{page.task} ({page.suite}, metrics: {page.compat})"
+@dataclass
+class CategoryPage:
+    """One category of one section: each model's category scores, its tasks' scores and their task pages."""
+
+    suite: str
+    compat: str
+    category: str
+    models: list[str] = field(default_factory=list)
+    metrics: list[str] = field(default_factory=list)
+    scores: dict[str, list[float | None]] = field(default_factory=dict)
+    """metric -> each model's category score (None where the model has none)."""
+    partial: dict[str, str] = field(default_factory=dict)
+    """model -> what its category lacks, for the models whose category is partial."""
+    tasks: list[str] = field(default_factory=list)
+    task_scores: dict[str, dict[str, list[float | None]]] = field(default_factory=dict)
+    """task -> metric -> each model's task score."""
+    task_pages: dict[str, str] = field(default_factory=dict)
+    """task -> its task page's name (``tasks/<name>.html``)."""
+
+    @property
+    def name(self) -> str:
+        base = f"{_slug(self.suite)}--{_slug(self.category)}"
+        return base if self.compat == "fixed" else f"{base}--{_slug(self.compat)}"
+
+
+def collect_categories(sections: list[Any], pages: list[TaskPage] | None = None) -> list[CategoryPage]:
+    """Every category page of the board: per section, each category any of its results scored."""
+    found: list[CategoryPage] = []
+    for section in sections:
+        models = [entry.label for entry in section.entries]
+        by_category: dict[str, CategoryPage] = {}
+
+        def get(category: str, section: Any = section, models: list[str] = models,
+                by_category: dict[str, CategoryPage] = by_category) -> CategoryPage:
+            if category not in by_category:
+                by_category[category] = CategoryPage(section.suite, section.compat, category, list(models))
+            return by_category[category]
+
+        for position, entry in enumerate(section.entries):
+            for (category, metric), value in entry.scores.items():
+                page = get(str(category))
+                if metric not in page.scores:
+                    page.metrics.append(str(metric))
+                    page.scores[metric] = [None] * len(models)
+                page.scores[metric][position] = value
+            for category, lacks in entry.partial.items():
+                get(str(category)).partial[entry.label] = str(lacks)
+        for position, entry in enumerate(section.entries):
+            document = _read_document(entry.source)
+            for row in document.get("rows", []):
+                if not isinstance(row, dict) or row.get("kind") != "task":
+                    continue
+                page = get(str(row.get("category", "")))
+                task = str(row.get("name"))
+                if task not in page.task_scores:
+                    page.tasks.append(task)
+                    page.task_scores[task] = {}
+                scores = row.get("scores") if isinstance(row.get("scores"), dict) else {}
+                for metric, value in scores.items():
+                    values = page.task_scores[task].setdefault(str(metric), [None] * len(models))
+                    values[position] = value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+        for task_page in pages or []:
+            if (task_page.suite, task_page.compat) == (section.suite, section.compat) and \
+                    task_page.category in by_category:
+                by_category[task_page.category].task_pages[task_page.task] = task_page.name
+        found.extend(by_category.values())
+    return found
+
+
+def _number(value: float | None, partial: bool = False) -> str:
+    if value is None or math.isnan(value):
+        return ""
+    return f"{value:.2f}{PARTIAL_MARK if partial else ''}"
+
+
+_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
+           "#17becf"]
+
+
+def render_bar_chart(page: CategoryPage, metric: str, index: int) -> str:
+    """An inline SVG bar chart of the category's ``metric``: a bar per model (``rect.bar``, its value in
+    ``data-value``) with its value as a label; a partial category's bar is hatched and lighter, its label marked."""
+    values = page.scores.get(metric, [None] * len(page.models))
+    known = [v for v in values if v is not None and not math.isnan(v)]
+    top = max([100.0, *known]) * 1.08
+    step, bar, left, height, bottom = 90, 56, 40, 200, 70
+    width = left + step * max(len(page.models), 1) + 20
+    hatch = f"hatch-{index}"
+    parts = [(f'<svg class="chart" role="img" width="{width}" '
+              f'height="{height + bottom + 30}" viewBox="0 0 {width} {height + bottom + 30}" '
+              f'aria-label="{html.escape(page.category)} ({html.escape(metric)}): a bar per model">'),
+             f'<title>{html.escape(page.category)} ({html.escape(metric)})</title>',
+             (f'<defs><pattern id="{hatch}" patternUnits="userSpaceOnUse" width="6" height="6" '
+              'patternTransform="rotate(45)"><line x1="0" y1="0" x2="0" y2="6" stroke="#000" stroke-width="2" '
+              'stroke-opacity="0.5"/></pattern></defs>')]
+    base = 30 + height
+    parts.append(f'<line x1="{left - 5}" y1="{base}" x2="{width - 10}" y2="{base}" stroke="#444"/>')
+    for tick in (0, 25, 50, 75, 100):
+        y = base - tick / top * height
+        parts.append(f'<text x="{left - 8}" y="{y + 4:.1f}" text-anchor="end" font-size="10" fill="#666">{tick}</text>'
+                     f'<line x1="{left - 5}" y1="{y:.1f}" x2="{width - 10}" y2="{y:.1f}" stroke="#eee"/>')
+    for position, (model, value) in enumerate(zip(page.models, values)):
+        partial = model in page.partial and value is not None
+        x = left + position * step + (step - bar) / 2
+        size = 0.0 if value is None or math.isnan(value) else max(value, 0) / top * height
+        color = _COLORS[position % len(_COLORS)]
+        label = _number(value, partial) or "n/a"
+        tip = f"{model}: {label}" + (f" (partial: {page.partial[model]})" if partial else "")
+        classes = "bar partial" if partial else "bar"
+        lighter = ' fill-opacity="0.45"'
+        parts.append(f'<rect class="{classes}" data-model="{html.escape(model)}" '
+                     f'data-value="{"" if value is None else html.escape(repr(float(value)))}" x="{x:.1f}" '
+                     f'y="{base - size:.1f}" width="{bar}" height="{size:.1f}" fill="{color}"'
+                     f'{lighter if partial else ""}><title>{html.escape(tip)}</title></rect>')
+        if partial:
+            parts.append(f'<path class="hatch" d="M{x:.1f} {base - size:.1f}h{bar}v{size:.1f}h-{bar}z" '
+                         f'fill="url(#{hatch})"/>')
+        parts.append(f'<text class="value" x="{x + bar / 2:.1f}" y="{base - size - 4:.1f}" text-anchor="middle" '
+                     f'font-size="11">{html.escape(label)}</text>')
+        parts.append(f'<text class="model" x="{x + bar / 2:.1f}" y="{base + 14}" text-anchor="end" font-size="11" '
+                     f'transform="rotate(-30 {x + bar / 2:.1f} {base + 14})">{html.escape(model)}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def render_category_page(page: CategoryPage, title: str) -> str:
+    heading = f"{page.category} ({page.suite}, metrics: {page.compat})"
+    head = "".join(f"<th scope=\"col\">{html.escape(metric)}</th>" for metric in page.metrics)
+    body = []
+    for position, model in enumerate(page.models):
+        cells = []
+        for metric in page.metrics:
+            value = page.scores[metric][position]
+            partial = model in page.partial and value is not None
+            tip = f' title="partial: {html.escape(page.partial[model])}"' if partial else ""
+            cells.append(f'<td class="score{" partial" if partial else ""}"{tip}>'
+                         f'{html.escape(_number(value, partial))}</td>')
+        body.append(f'<tr><th scope="row">{html.escape(model)}</th>{"".join(cells)}</tr>')
+    notes = "".join(f"<li>{html.escape(PARTIAL_MARK)} {html.escape(model)}: partial, {html.escape(lacks)} "
+                    "(the average is over the tasks it has)</li>" for model, lacks in page.partial.items())
+    notes = f'<ul class="footnotes">\n{notes}\n</ul>\n' if notes else ""
+    charts = "\n".join(f'<figure><figcaption>{html.escape(page.category)} ({html.escape(metric)})</figcaption>\n'
+                        f'{render_bar_chart(page, metric, index)}</figure>' for index, metric in enumerate(page.metrics))
+    models = "".join(f"<th scope=\"col\">{html.escape(model)}</th>" for model in page.models)
+    task_rows = []
+    for task in page.tasks:
+        metrics = page.task_scores[task] or {"": [None] * len(page.models)}
+        name = page.task_pages.get(task)
+        link = f'<a class="task" href="../tasks/{html.escape(name)}.html">{html.escape(task)}</a>' if name else \
+            html.escape(task)
+        for number, (metric, values) in enumerate(metrics.items()):
+            first = f'<th scope="row" rowspan="{len(metrics)}">{link}</th>' if number == 0 else ""
+            cells = "".join(f'<td class="score">{html.escape(_number(value))}</td>' for value in values)
+            task_rows.append(f"<tr>{first}<td>{html.escape(metric)}</td>{cells}</tr>")
+    tasks = (f'<table class="tasks">\n<thead><tr><th scope="col">task</th><th scope="col">metric</th>{models}</tr>'
+             f'</thead>\n<tbody>\n{chr(10).join(task_rows)}\n</tbody>\n</table>\n') if task_rows else \
+        "<p>No task scores recorded.</p>\n"
+    return _head(heading, title) + f"""table {{ border-collapse: collapse; margin: .5rem 0 1rem; }}
+th, td {{ border: 1px solid #ccc; padding: .3rem .6rem; text-align: left; }}
+td.score {{ text-align: right; white-space: nowrap; }}
+td.partial {{ color: #8a5a00; }}
+figure {{ display: inline-block; margin: 0 1.5rem 1rem 0; }}
+figcaption {{ font-weight: bold; font-size: .9rem; }}
+ul.footnotes {{ font-size: .9rem; color: #8a5a00; }}
+</style>
+</head>
+<body>
+<p><a href="../index.html">&larr; {html.escape(title)}</a></p>
+<h1>{html.escape(heading)}</h1>
+<h2>Category scores</h2>
+<table class="scores">
+<thead><tr><th scope="col">model</th>{head}</tr></thead>
+<tbody>
+{chr(10).join(body)}
+</tbody>
+</table>
+{notes}<h2>Charts</h2>
+{charts}
+<h2>Tasks</h2>
+{tasks}</body>
+</html>
+"""
+
+
+def _head(heading: str, title: str) -> str:
+    """A site page's start, up to its own style rules: doctype, title, and the rules every page shares."""
     return f"""<!doctype html>
 <html lang="en">
 <head>
@@ -223,7 +435,12 @@ def render_task_page(page: TaskPage, title: str) -> str:
 <title>{html.escape(heading)} - {html.escape(title)}</title>
 <style>
 body {{ font-family: system-ui, sans-serif; margin: 1.5rem; color: #222; }}
-table {{ border-collapse: collapse; width: 100%; table-layout: fixed; }}
+"""
+
+
+def render_task_page(page: TaskPage, title: str) -> str:
+    heading = f"{page.task} ({page.suite}, metrics: {page.compat})"
+    return _head(heading, title) + f"""table {{ border-collapse: collapse; width: 100%; table-layout: fixed; }}
 th, td {{ border: 1px solid #ccc; padding: .3rem .5rem; vertical-align: top; text-align: left; }}
 td {{ white-space: pre-wrap; word-break: break-word; font-size: .85rem; }}
 td.score {{ text-align: right; white-space: nowrap; }}
