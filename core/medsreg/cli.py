@@ -443,10 +443,14 @@ def new_command(name: str, output: Path) -> None:
 @click.option("--per-sample", is_flag=True, help="Also record, per task, each instance's id and its own score(s) in the "
               "JSON (--output, --format json): accuracies 100/0, F1 / BLEU-1 / ROUGE-L computed on the instance alone. "
               "'medsreg leaderboard' shows them on its per-task pages.")
+@click.option("--ci", is_flag=True, help="Give every task and category score a 95% bootstrap interval (1,000 resamples "
+              "of the instances; a category resamples within each of its tasks), in every format; 'medsreg "
+              "leaderboard' then marks the models it cannot separate from a column's best.")
+@click.option("--seed", type=int, default=0, show_default=True, help="The bootstrap's seed (with --ci).")
 @_plugin_options
 def score_command(predictions: tuple[Path, ...], compat: str, output_format: str, output: Path | None,
-                  allow_empty: bool, workers: int | None, per_sample: bool, plugins_dirs: tuple[Path, ...],
-                  strict: bool) -> None:
+                  allow_empty: bool, workers: int | None, per_sample: bool, ci: bool, seed: int,
+                  plugins_dirs: tuple[Path, ...], strict: bool) -> None:
     """Score PREDICTIONS (predictions.jsonl from 'medsreg eval', or submission CSVs: task_id,input,GT,output).
 
     Prints each category's score (the mean of its tasks, as the leaderboard reports it), each
@@ -461,7 +465,7 @@ def score_command(predictions: tuple[Path, ...], compat: str, output_format: str
     official = compat == "official"
     found = [read_predictions(path, catalog, allow_empty=allow_empty, official=official) for path in predictions]
     metrics = {metric.name: metric for _, metric in catalog.metrics}
-    results = score_many(found, metrics, official=official, workers=workers, per_sample=per_sample)
+    results = score_many(found, metrics, official=official, workers=workers, per_sample=per_sample, ci=ci, seed=seed)
     for path, result in zip(predictions, results):
         result.predictions = str(path.resolve())
     if targets:

@@ -23,6 +23,11 @@ A row's partial category (``medsreg score`` marked it: a partial suite missed so
 shows ``PARTIAL_MARK`` in its cell (and bar label), with a footnote naming the missing tasks; in
 the web page a column's best is chosen among the complete cells when there are any, so a partial
 average is never bolded over a complete one.
+
+Where the results carry 95% bootstrap intervals (``medsreg score --ci``: ``ci95`` on the category rows), a cell whose
+interval overlaps the interval of its column's best (in its section) is marked ``NOT_SEPARABLE``: that model cannot be
+told apart from the best at 95% on these instances. The best itself stays bold (web page) and unmarked; a footnote
+explains the mark. Cells without an interval (results scored without ``--ci``) are never marked.
 """
 
 from __future__ import annotations
@@ -41,6 +46,8 @@ from medsreg.errors import MedsregError
 from medsreg.files import create_beside, write_text_atomically
 from medsreg.score import PARTIAL_MARK, RESULTS_FORMAT
 
+NOT_SEPARABLE = "≈"
+"""Follows a cell whose 95% interval overlaps its column's best's: not separable from the best."""
 UNKNOWN_SUITE = "suite not recorded"
 """The section of results files that name no suite (written by hand, or before the suite was recorded)."""
 
@@ -63,6 +70,10 @@ class Entry:
     date: str = ""
     label: str = ""
     """The row's label: the model, with what tells its run apart where the section holds the model twice."""
+    ci: dict[tuple[str, str], tuple[float, float]] = field(default_factory=dict)
+    """(category, metric) -> its 95% bootstrap interval, where the results carry one (``score --ci``)."""
+    close: set[tuple[str, str]] = field(default_factory=set)
+    """The columns where this row is not separable from the best (intervals overlap); the best's own never."""
 
     def __post_init__(self) -> None:
         self.label = self.label or self.model
@@ -102,7 +113,24 @@ def read_results(paths: list[Path]) -> list[Entry]:
         entries.append(_read_entry(path))
     for section in sections(entries):
         _label(section.entries)
+        _mark_not_separable(section.entries)
     return entries
+
+
+def _mark_not_separable(entries: list[Entry]) -> None:
+    """Fill each row's ``close``: the columns where its interval overlaps the interval of the column's best."""
+    best = best_values(entries)
+    for key, value in best.items():
+        leader = next((entry for entry in entries if entry.scores.get(key) == value and key in entry.ci), None)
+        if value is None or leader is None:
+            continue
+        low, high = leader.ci[key]
+        for entry in entries:
+            if entry is leader or key not in entry.ci or entry.scores.get(key) == value:
+                continue
+            other_low, other_high = entry.ci[key]
+            if other_low <= high and low <= other_high:
+                entry.close.add(key)
 
 
 def _read_entry(path: Path) -> Entry:
@@ -120,11 +148,13 @@ def _read_entry(path: Path) -> Entry:
               if row.get("kind") == "category" for metric, value in row.get("scores", {}).items()}
     partial = {row["category"]: _lacks(row) for row in document.get("rows", [])
                if row.get("kind") == "category" and (row.get("partial") or row.get("missing"))}
+    ci = {(row["category"], metric): (float(pair[0]), float(pair[1])) for row in document.get("rows", [])
+          if row.get("kind") == "category" for metric, pair in (row.get("ci95") or {}).items()}
     run = document.get("run") if isinstance(document.get("run"), dict) else {}  # results written before runs were recorded have none
     return Entry(model=str(document.get("model") or path.stem), source=path, scores=scores,
                  compat=str(document.get("compat", "fixed")), partial=partial,
                  suite=str(document.get("suite") or UNKNOWN_SUITE), run=str(run.get("name") or ""),
-                 config_sha256=str(run.get("config_sha256") or ""), date=str(run.get("date") or ""))
+                 config_sha256=str(run.get("config_sha256") or ""), date=str(run.get("date") or ""), ci=ci)
 
 
 _TELLERS: list[Callable[[Entry], str]] = [lambda entry: entry.run, lambda entry: entry.config_sha256[:12],
@@ -170,20 +200,23 @@ def columns(entries: list[Entry]) -> list[tuple[str, str]]:
     return list(dict.fromkeys(key for entry in entries for key in entry.scores))
 
 
-def _cell(value: float | None, partial: bool = False) -> str:
+def _cell(value: float | None, partial: bool = False, close: bool = False) -> str:
     if value is None or math.isnan(value):
         return ""
-    return f"{value:.2f}{PARTIAL_MARK if partial else ''}"
+    return f"{value:.2f}{PARTIAL_MARK if partial else ''}{NOT_SEPARABLE if close else ''}"
 
 
 def _entry_cell(entry: Entry, key: tuple[str, str]) -> str:
-    return _cell(entry.scores.get(key), entry.marked(key))
+    return _cell(entry.scores.get(key), entry.marked(key), key in entry.close)
 
 
 def footnotes(entries: list[Entry]) -> list[str]:
     """One line per row and partial category: what the marked cells lack."""
-    return [f"{PARTIAL_MARK} {entry.label}, {category}: partial, {lacks} (the average is over the tasks it has)"
-            for entry in entries for category, lacks in entry.partial.items()]
+    found = [f"{PARTIAL_MARK} {entry.label}, {category}: partial, {lacks} (the average is over the tasks it has)"
+             for entry in entries for category, lacks in entry.partial.items()]
+    if any(entry.close for entry in entries):
+        found.append(f"{NOT_SEPARABLE} not separable from the column's best: their 95% bootstrap intervals overlap")
+    return found
 
 
 def best_values(entries: list[Entry]) -> dict[tuple[str, str], float | None]:

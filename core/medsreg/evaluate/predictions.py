@@ -1,7 +1,7 @@
 """The predictions of an evaluation: one JSON object per line, appended as they are produced.
 
-A line holds exactly ``PREDICTION_KEYS`` (the scorer reads them). A prediction is identified by
-``(task, instance_id, prompt_sha256)``: a rerun into the same folder skips the ones present, so an
+A line holds exactly ``PREDICTION_KEYS`` (the scorer reads them), and ``permutation`` in a ``--shuffle-options``
+run. A prediction is identified by ``(task, instance_id, prompt_sha256, permutation)``: a rerun into the same folder skips the ones present, so an
 evaluation killed at any moment loses at most the batch in flight and never writes one twice.
 Each batch is written with one ``write``, flushed and fsync'd; a kill in the middle of that write
 leaves a torn last line, which readers ignore and the next writer cuts off before appending.
@@ -34,12 +34,15 @@ CONFIG = "config.json"
 SUBMISSION = "submission"
 PREDICTION_KEYS = ("suite", "task", "legacy_id", "category", "group", "average", "metrics", "instance_id",
                    "prompt_sha256", "references", "output", "model", "config_sha256")
-"""The keys of a predictions line, in order: exactly these (the scorer relies on them)."""
+"""The keys of a predictions line, in order: exactly these (the scorer relies on them), and ``PERMUTATION`` last in a
+``--shuffle-options`` run."""
+PERMUTATION = "permutation"
+"""``--shuffle-options N``: which cyclic order of the options the line's prompt has (0..N-1; 0: the original)."""
 SUBMISSION_COLUMNS = ("task_id", "input", "GT", "output")
 _RANK_FILE = re.compile(r"^predictions-rank(\d+)\.jsonl$")
 
-Key = tuple[str, str, str]
-"""(task, instance_id, prompt_sha256): what identifies a prediction."""
+Key = tuple[str, str, str, int]
+"""(task, instance_id, prompt_sha256, permutation): what identifies a prediction (permutation 0 where none is given)."""
 
 
 def sha256_text(text: str) -> str:
@@ -57,22 +60,26 @@ def config_sha256(config: dict[str, Any]) -> str:
 
 def row_key(row: dict[str, Any]) -> Key:
     """The key of a suite row (the prompt hashed as the predictions line hashes it)."""
-    return (row["task"], row["instance_id"], sha256_text(row["prompt"]))
+    return (row["task"], row["instance_id"], sha256_text(row["prompt"]), row.get(PERMUTATION, 0))
 
 
 def record_key(record: dict[str, Any]) -> Key:
-    return (record["task"], record["instance_id"], record["prompt_sha256"])
+    return (record["task"], record["instance_id"], record["prompt_sha256"], record.get(PERMUTATION, 0))
 
 
 def prediction(row: dict[str, Any], output: str, model: str, config_hash: str) -> dict[str, Any]:
-    """The predictions line of ``row`` (a suite row as build renders it) answered with ``output``."""
-    return {
+    """The predictions line of ``row`` (a suite row as build renders it) answered with ``output``; with the row's
+    ``permutation`` when it has one (a ``--shuffle-options`` run)."""
+    record = {
         "suite": row["suite"], "task": row["task"], "legacy_id": row["legacy_id"], "category": row["category"],
         "group": row["group"], "average": row["average"], "metrics": list(row["metrics"]),
         "instance_id": row["instance_id"], "prompt_sha256": sha256_text(row["prompt"]),
         "references": [str(reference) for reference in row["references"]], "output": output, "model": model,
         "config_sha256": config_hash,
     }
+    if PERMUTATION in row:
+        record[PERMUTATION] = row[PERMUTATION]
+    return record
 
 
 def rank_file(rank: int, world_size: int) -> str:
@@ -123,7 +130,7 @@ def read_lines(path: Path) -> tuple[list[dict[str, Any]], bool]:
         except ValueError:
             raise MedsregError(f"line {number} of {path} is not JSON; that file is not a medsreg predictions file, or was "
                                "edited: move it away or choose another --output") from None
-        if not isinstance(record, dict) or set(record) != set(PREDICTION_KEYS):
+        if not isinstance(record, dict) or set(record) - {PERMUTATION} != set(PREDICTION_KEYS):
             keys = ", ".join(sorted(record)) if isinstance(record, dict) else type(record).__name__
             raise MedsregError(f"line {number} of {path} does not hold the keys of a medsreg prediction "
                                f"({', '.join(PREDICTION_KEYS)}) but {keys}; move that file away or choose another --output")

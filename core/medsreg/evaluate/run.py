@@ -12,6 +12,10 @@ The suite's availability (which tasks it misses, and why) is recorded in config.
 generation settings but outside their hash: it says which rows the run covers, as ``limit`` does,
 not how a prediction is made, so a run resumed after a source was configured goes on (the new
 tasks' rows are generated, the others reused) and a note says what changed.
+
+``--shuffle-options N`` (N > 1) adds, after each row of an MCQA task, its N - 1 other cyclic orders of
+the options (``permute``; permutation 0 is the row itself); N is in the hashed settings, the
+submission CSVs hold permutation 0 only.
 """
 
 from __future__ import annotations
@@ -68,6 +72,8 @@ class EvalOptions(BackendSettings):
     plugins_dirs: tuple[Path, ...] = ()
     require_complete: bool = False
     """``--require complete``: refuse a suite that misses a task instead of running its readable part."""
+    shuffle_options: int = 1
+    """``--shuffle-options N``: each MCQA row in N cyclic orders of its options (``permute``); 1: as the suite has it."""
 
 
 @dataclass
@@ -75,7 +81,7 @@ class EvalResult:
     output: Path
     suite: str
     rows: int
-    """Rows of the suite (after --limit)."""
+    """Rows of the suite (after --limit; with --shuffle-options N, each MCQA row counted N times)."""
     shard: Shard = field(default_factory=Shard)
     planned: int = 0
     """Rows of this rank."""
@@ -103,10 +109,12 @@ def run_eval(options: EvalOptions, *, say: Echo = print, warn: Echo = print) -> 
     suite = _suite(options, warn)
     generation.max_new_tokens = options.max_new_tokens or suite.max_new_tokens or DEFAULT_MAX_NEW_TOKENS
     generation.max_input_tokens = options.max_input_tokens or suite.max_input_tokens or DEFAULT_MAX_INPUT_TOKENS
-    rows = first_per_task(suite.rows, options.limit)
+    rows = _permuted(first_per_task(suite.rows, options.limit), options.shuffle_options, warn)
     if not rows:
         raise MedsregError(f"suite {suite.name} has no rows to evaluate")
     config = backend.settings()
+    if options.shuffle_options > 1:  # a plain run keeps its hash
+        config = {**config, "shuffle_options": options.shuffle_options}
     config_hash = config_sha256(config)
     output = options.output or default_output(options.model, suite.name)
     existing = read_existing(output)
@@ -150,6 +158,22 @@ def run_eval(options: EvalOptions, *, say: Echo = print, warn: Echo = print) -> 
         warn(f"note: {note}")
     _finish(result, rows, options, say, warn)
     return result
+
+
+def _permuted(rows: list[dict[str, Any]], permutations: int, warn: Echo) -> list[dict[str, Any]]:
+    """``--shuffle-options N``: each MCQA row followed by its N - 1 other cyclic orders (the others once, every row
+    with its ``permutation``); the rows as they are for N = 1."""
+    if permutations <= 1:
+        return rows
+    from medsreg.evaluate.permute import permute_rows
+
+    permuted = permute_rows(rows, permutations)
+    if not permuted.rotated:
+        warn(f"note: --shuffle-options {permutations}: no row has options to rotate (no task scored with mcqa_accuracy "
+             "whose inputs hold option lines 'A. ...'); every row is evaluated once")
+    for note in permuted.notes(permutations):
+        warn(f"note: {note}")
+    return permuted.rows
 
 
 def where_of(shard: Shard) -> str:
@@ -253,7 +277,8 @@ def _merge_and_submit(result: EvalResult, rows: list[dict[str, Any]], say: Echo)
         say(f"merged the ranks' predictions into {result.merged} ({count:,} lines)")
     existing = read_existing(output)
     outputs = {key: record["output"] for key, record in existing.records.items()}
-    result.submission = write_submission(output, rows, outputs)
+    # the leaderboard's files: the suite's own prompts only (permutation 0 of a --shuffle-options run)
+    result.submission = write_submission(output, [row for row in rows if not row.get("permutation")], outputs)
     done = sum(row_key(row) in outputs for row in rows)
     say(f"{output / PREDICTIONS}: {done:,} of {len(rows):,} rows predicted; submission files in {output / SUBMISSION}: "
         + ", ".join(f"{name} ({count:,} rows)" for name, count in result.submission.items()))
@@ -282,7 +307,7 @@ def merge_eval(options: EvalOptions, *, say: Echo = print, warn: Echo = print) -
     Takes the run's --suite / --data and --limit (for the row order and the prompts of the CSVs); every row must
     have its prediction."""
     suite = _suite(options, warn)
-    rows = first_per_task(suite.rows, options.limit)
+    rows = _permuted(first_per_task(suite.rows, options.limit), options.shuffle_options, lambda line: None)
     if options.output is None and not options.model:
         raise MedsregError("--merge needs the evaluation's folder: give --output DIR (or the --model it was run with)")
     output = options.output or default_output(options.model or "", suite.name)
@@ -297,7 +322,7 @@ def merge_eval(options: EvalOptions, *, say: Echo = print, warn: Echo = print) -
         first = missing[0]
         raise MedsregError(f"{len(missing):,} of {len(rows):,} rows of {suite.name} have no prediction in {output} yet (e.g. "
                            f"{first['task']} instance {first['instance_id']}); finish the evaluation first: the same launch "
-                           "again goes on where it stopped (with the same --limit as the run)")
+                           "again goes on where it stopped (with the same --limit and --shuffle-options as the run)")
     result = EvalResult(output=output, suite=suite.name, rows=len(rows))
     _merge_and_submit(result, rows, say)
     return result
