@@ -16,7 +16,7 @@ import errno
 import gc
 import os
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -313,29 +313,38 @@ def load_installed(plugins: PluginSet, *, max_file_mb: float = DEFAULT_MAX_FILE_
             _add_returned(catalog, info, index, item, max_file_mb)
     catalog.corpora = _collect(plugins, "register_corpora", Corpus)
     catalog.metrics = _collect(plugins, "register_metrics", Metric)
-    for info, returned in plugins.call_each("register_suites"):
-        for index, item in enumerate(returned if isinstance(returned, (list, tuple)) else [returned]):
-            if isinstance(item, Suite) and item.plugin == info.name:
-                catalog.suites.append(LoadedSuite(item, f"plugin {info.name}: suite {item.name}"))
-            elif isinstance(item, (str, os.PathLike)) and Path(item).is_file():
-                if _inside_plugin(catalog, info, Path(item), f"register_suites()[{index}]"):
-                    _add_suite_file(catalog, Path(item), info.name)
-            else:
-                info.errors.append(f"its register_suites()[{index}] is {item!r}; return suite file paths or "
-                                   f"medsreg.Suite objects named '{info.name}/...'")
-    for info, returned in plugins.call_each("register_mixtures"):
-        for index, item in enumerate(returned if isinstance(returned, (list, tuple)) else [returned]):
-            if isinstance(item, MixtureSpec):
-                _add_mixture(catalog, item, f"plugin {info.name}: mixture {item.name}", info.name)
-            elif isinstance(item, (str, os.PathLike)) and Path(item).is_file():
-                if _inside_plugin(catalog, info, Path(item), f"register_mixtures()[{index}]"):
-                    _add_mixture_file(catalog, Path(item), info.name)
-            else:
-                info.errors.append(f"its register_mixtures()[{index}] is {item!r}; return mixture spec file paths or "
-                                   f"medsreg.MixtureSpec objects named '{info.name}/...'")
+    def add_suite(item: Suite, info: PluginInfo) -> bool:
+        if item.plugin != info.name:  # another plugin's name: reported as a wrong return value
+            return False
+        catalog.suites.append(LoadedSuite(item, f"plugin {info.name}: suite {item.name}"))
+        return True
+
+    def add_mixture(item: MixtureSpec, info: PluginInfo) -> bool:
+        _add_mixture(catalog, item, f"plugin {info.name}: mixture {item.name}", info.name)
+        return True
+
+    _add_registered(catalog, plugins, "register_suites", Suite, add_suite, _add_suite_file, "suite file paths")
+    _add_registered(catalog, plugins, "register_mixtures", MixtureSpec, add_mixture, _add_mixture_file,
+                    "mixture spec file paths")
     plugin_load(catalog.plugins, catalog.findings)
     catalog.findings.extend(check_source_paths(catalog.tasks))
     return catalog
+
+
+def _add_registered(catalog: Catalog, plugins: PluginSet, hook: str, model: type, add_object: Callable[[Any, Any], bool],
+                    add_file: Callable[[Catalog, Path, str], None], files: str) -> None:
+    """What each plugin's ``hook`` returns: ``model`` objects (``add_object`` says whether it took one) or paths of files
+    inside the plugin (``add_file``); anything else is an error of that plugin naming the hook and the index."""
+    for info, returned in plugins.call_each(hook):
+        for index, item in enumerate(returned if isinstance(returned, (list, tuple)) else [returned]):
+            if isinstance(item, model) and add_object(item, info):
+                continue
+            if isinstance(item, (str, os.PathLike)) and Path(item).is_file():
+                if _inside_plugin(catalog, info, Path(item), f"{hook}()[{index}]"):
+                    add_file(catalog, Path(item), info.name)
+                continue
+            info.errors.append(f"its {hook}()[{index}] is {item!r}; return {files} or "
+                               f"medsreg.{model.__name__} objects named '{info.name}/...'")
 
 
 def _collect(plugins: PluginSet, hook: str, kind: type) -> list[tuple[str, Any]]:
