@@ -97,6 +97,14 @@ def choose_instruction(rng: RowRandom, definition: list[str], p_original: float)
     return index, definition[index]
 
 
+def instruction_rewrites(seed: int, task: Task, count: int) -> list[int]:
+    """``medsreg eval --instructions K``: the indices (into ``task.definition``, never 0) of up to ``count`` of the task's
+    rewritten instructions, a seeded choice that depends on the suite's seed and the task only, so that every model
+    is evaluated under the same rewrites; fewer when the task has fewer."""
+    rewrites = list(range(1, len(task.definition)))
+    return RowRandom(f"{seed}|{task.name}|instructions").sample(rewrites, min(count, len(rewrites)))
+
+
 def sample_shots(rng: RowRandom, pool: list[Instance], position: int, k: int) -> list[Instance]:
     """Up to ``k`` distinct instances of ``pool``, never ``pool[position]`` nor one with the same input."""
     if k <= 0 or len(pool) < 2:
@@ -177,17 +185,20 @@ def training_row(task: Task, pool: list[Instance], position: int, repeat: int, *
     }
 
 
-def suite_row(suite: Suite, category: str, entry: SuiteTask, task: Task, pool: list[Instance], position: int) -> dict[str, Any]:
+def suite_row(suite: Suite, category: str, entry: SuiteTask, task: Task, pool: list[Instance], position: int, *,
+              instruction: str | None = None) -> dict[str, Any]:
     """One evaluation row, rendered as the official evaluation does: the suite's seed, instruction and shot count.
 
-    ``pool`` is the task's test instances; shots come from them (never the instance itself).
+    ``pool`` is the task's test instances; shots come from them (never the instance itself). ``instruction``
+    (``medsreg eval --instructions``) replaces the suite's instruction and nothing else: the same shots, the same framing.
     """
     instance = pool[position]
     rng = row_rng(suite.seed, task.name, instance["id"], 0)
     if suite.instruction == "original":
-        instruction = task.definition[0]
+        chosen = task.definition[0]
     else:
-        instruction = choose_instruction(rng, task.definition, 0.0)[1]
+        chosen = choose_instruction(rng, task.definition, 0.0)[1]  # drawn either way: the shots' draws come after
+    instruction = chosen if instruction is None else instruction
     k = entry.shots if entry.shots is not None else suite.shots
     context = sample_shots(rng, pool, position, k)
     system, user = frame(instruction, instance["input"], context)
