@@ -65,6 +65,9 @@ _RECORD_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
     "average": ((bool,), "true or false"),
     "model": ((str, type(None)), "a string or null"),
     "suite": ((str, type(None)), "a string or null"),
+    "permutation": ((int,), "a whole number"),
+    "instruction_index": ((int,), "a whole number"),
+    "instruction": ((int, type(None)), "a whole number or null"),
 }
 """What each key of a predictions line holds, as 'medsreg eval' writes it."""
 PLUGINS_DIR_HINT = "if the suite comes from a plugin folder, pass --plugins-dir DIR"
@@ -92,6 +95,17 @@ class Prediction:
     output_na: bool = False
     """The output cell is one pandas reads as NaN (what the official scripts see)."""
     reference_na: bool = False
+    permutation: int = 0
+    """``medsreg eval --shuffle-options``: the cyclic order of the options the prompt had (0: the suite's)."""
+    instruction_index: int = 0
+    """``medsreg eval --instructions``: which of the row's instructions the prompt had (0: the suite's own)."""
+    instruction: int | None = None
+    """``medsreg eval --instructions``: that instruction's index among its task's instructions (``Definition``)."""
+
+    @property
+    def main(self) -> bool:
+        """The suite's own prompt: the scores are computed on these (the others measure robustness)."""
+        return not self.permutation and not self.instruction_index
 
 
 @dataclass
@@ -110,6 +124,11 @@ class Run:
 @dataclass
 class Predictions:
     rows: list[Prediction] = field(default_factory=list)
+    """The predictions of the suite's own prompts: what is scored."""
+    variants: list[Prediction] = field(default_factory=list)
+    """The other prompts of a robustness run (``--shuffle-options``, ``--instructions``): reported apart."""
+    contamination: dict[str, Any] | None = None
+    """What eval recorded of the model's training data (``contamination.json`` beside the file), or None."""
     notes: list[str] = field(default_factory=list)
     model: str | None = None
     suite: str | None = None
@@ -147,13 +166,13 @@ def read_predictions(path: Path, catalog: Any, *, allow_empty: bool = False, off
     if official:
         from medsreg.metrics.official import PANDAS_NA
 
-        for row in result.rows:
+        for row in [*result.rows, *result.variants]:
             row.output_na = row.output_na or row.output in PANDAS_NA
             row.reference_na = bool(row.references) and row.references[0] in PANDAS_NA
     else:
         _check_outputs(path, result, allow_empty)
     languages = {item.task.name: (item.task.output_languages or ["en"])[0] for item in getattr(catalog, "tasks", [])}
-    for row in result.rows:
+    for row in [*result.rows, *result.variants]:
         row.language = languages.get(row.task, row.language)
     find_missing(result, path, catalog)
     describe_run(result, path)
@@ -234,7 +253,7 @@ def _run_config(path: Path, suite: str | None) -> tuple[Path, dict[str, Any]] | 
 
 
 def _check_outputs(path: Path, result: Predictions, allow_empty: bool) -> None:
-    empty = [row for row in result.rows if not row.output.strip()]
+    empty = [row for row in [*result.rows, *result.variants] if not row.output.strip()]
     if not empty:
         return
     if not allow_empty:
@@ -258,7 +277,7 @@ def _read_text(path: Path) -> str:
 
 def _read_jsonl(path: Path, official: bool = False) -> Predictions:
     result = Predictions()
-    seen: dict[tuple[str, str], int] = {}
+    seen: dict[tuple[str, str, int, int], int] = {}
     text = _read_text(path)
     lines = text.split("\n")
     for number, line in enumerate(lines, 1):
@@ -279,20 +298,28 @@ def _read_jsonl(path: Path, official: bool = False) -> Predictions:
             raise MedsregError(f"{where}: the prediction lacks {', '.join(missing)}; score files written by "
                                "'medsreg eval', or a submission CSV")
         _check_record(record, where)
-        key = (record["task"], str(record["instance_id"]))
+        permutation, instruction_index = record.get("permutation", 0), record.get("instruction_index", 0)
+        if permutation < 0 or instruction_index < 0:
+            raise MedsregError(f"{where}: 'permutation' and 'instruction_index' must not be negative; score files "
+                               "written by 'medsreg eval'")
+        key = (record["task"], str(record["instance_id"]), permutation, instruction_index)
         if key in seen and not official:
-            raise MedsregError(f"{where}: {key[0]} instance {key[1]} is predicted twice (first on line {seen[key]}); "
-                               "remove the duplicate line")
+            variant = "".join([f" under permutation {permutation}" if permutation else "",
+                               f" under instruction {instruction_index}" if instruction_index else ""])
+            raise MedsregError(f"{where}: {key[0]} instance {key[1]} is predicted twice{variant} (first on line "
+                               f"{seen[key]}); remove the duplicate line")
         seen[key] = number
         output = record["output"]
         missing = output is None or (isinstance(output, float) and math.isnan(output))
         legacy_id = record.get("legacy_id")
-        result.rows.append(Prediction(
+        prediction = Prediction(
             task=key[0], instance_id=key[1], output="" if missing else str(output),
             references=record["references"], metrics=record["metrics"],
             category=record["category"], group=record.get("group"), average=record.get("average", True),
             legacy_id=legacy_id if isinstance(legacy_id, int) and not isinstance(legacy_id, bool) else None,
-            where=where, output_na=missing))
+            where=where, output_na=missing, permutation=permutation, instruction_index=instruction_index,
+            instruction=record.get("instruction"))
+        (result.rows if prediction.main else result.variants).append(prediction)
         result.model = result.model or record.get("model")
         result.suite = result.suite or record.get("suite")
         if isinstance(record.get("config_sha256"), str):  # eval writes the same on every line of a run

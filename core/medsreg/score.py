@@ -87,6 +87,7 @@ from medsreg.metrics.official import OfficialScriptFails
 from medsreg.models import Metric, MetricContext
 from medsreg.predictions import PLUGINS_DIR_HINT, Prediction, Predictions, Run
 from medsreg.progress import progress_bar
+from medsreg.robustness import category_spread, instruction_spread, option_robustness, split_instances
 from medsreg.vocabulary import did_you_mean
 
 RESULTS_FORMAT = "medsreg-results/1"
@@ -122,6 +123,15 @@ class Row:
     of: int | None = None
     ci: dict[str, tuple[float, float]] = field(default_factory=dict)
     """Metric -> its 95% bootstrap interval (low, high), with --ci."""
+    spread: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Metric -> its spread over the instructions of an ``eval --instructions`` run (``robustness.instruction_spread``;
+    a category's: ``robustness.category_spread``)."""
+    options: dict[str, Any] | None = None
+    """An MCQA task's (a category's: the mean of its tasks') accuracy per option order and consistency, from an
+    ``eval --shuffle-options`` run (``robustness.option_robustness``)."""
+    split: dict[str, Any] | None = None
+    """Clean vs dirty: {"clean": {"count", "scores"}, "dirty": {"count", "scores"}, "dirty_share"} when eval recorded
+    the model's training data."""
 
     @property
     def partial(self) -> bool:
@@ -155,6 +165,8 @@ class Results:
     """The UTC date of scoring (ISO)."""
     seed: int | None = None
     """The bootstrap's seed, where the rows carry intervals (--ci); None otherwise."""
+    trained_on: dict[str, Any] | None = None
+    """The training data the clean / dirty split is against (``contamination.json``'s ``trained_on``), or None."""
 
     @property
     def date(self) -> str:
@@ -185,6 +197,9 @@ class Results:
                              else {}),
                           **({"ci95": {key: [round(low, 4), round(high, 4)] for key, (low, high) in row.ci.items()}}
                              if row.ci else {}),
+                          **({"instructions": _rounded(row.spread)} if row.spread else {}),
+                          **({"options": _rounded(row.options)} if row.options else {}),
+                          **({"contamination": _rounded(row.split)} if row.split else {}),
                           **({"note": row.note} if row.note else {}),
                           **({"samples": self.samples[row.name]} if row.kind == "task" and row.name in self.samples
                              else {})} for row in self.rows],
@@ -192,7 +207,19 @@ class Results:
                 **({"predictions": self.predictions} if self.predictions else {}),
                 **({"per_sample": True} if self.samples else {}),
                 **({"bootstrap": {"resamples": BOOTSTRAP_RESAMPLES, "seed": self.seed, "level": 95}}
-                   if self.seed is not None else {})}
+                   if self.seed is not None else {}),
+                **({"trained_on": self.trained_on} if self.trained_on else {})}
+
+
+def _rounded(value: Any) -> Any:
+    """``value`` with every float rounded to 4 places, as the JSON's scores are."""
+    if isinstance(value, float):
+        return round(value, 4)
+    if isinstance(value, dict):
+        return {key: _rounded(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_rounded(item) for item in value]
+    return value
 
 
 Unit = tuple[int, str, list[Prediction]]
@@ -219,14 +246,23 @@ def score_many(runs: list[Predictions], metrics: dict[str, Metric], *, official:
     files is tokenized once."""
     layouts = [_Layout(run, metrics) for run in runs]
     units: list[Unit] = [(index, name, rows) for index, layout in enumerate(layouts)
-                         for name, rows in [*layout.by_task.items(), *layout.groups.items()]]
+                         for name, rows in [*layout.by_task.items(), *layout.groups.items(), *layout.subsets.items()]]
     outcomes: list[dict[str, Outcome]] = [{} for _ in runs]
     bootstrap = seed if ci else None
     for (index, name, _), outcome in zip(units, _compute_all(units, metrics, official, workers, per_sample, bootstrap)):
         outcomes[index][name] = outcome
     scored = datetime.now(timezone.utc).date().isoformat()  # one date for every file scored together
-    return [_assemble(run, layout, found, official, scored, bootstrap)
+    return [_assemble(run, layout, found, official, scored, bootstrap, metrics)
             for run, layout, found in zip(runs, layouts, outcomes)]
+
+
+SUBSET = "\x1f"
+"""Joins a task's name and a part of its instances ("clean", "instruction 2") into the name of a unit scored on its
+own: no task name holds it."""
+
+
+def subset_name(task: str, part: str) -> str:
+    return f"{task}{SUBSET}{part}"
 
 
 class _Layout:
@@ -249,6 +285,36 @@ class _Layout:
             self.categories[rows[0].category].append(task)
             if rows[0].group:
                 self.groups[rows[0].group].extend(rows)
+        # the parts of a task scored on their own, with neither bootstrap nor per-sample scores
+        self.subsets: dict[str, list[Prediction]] = defaultdict(list)
+        self.instructions: dict[str, dict[int, int | None]] = defaultdict(dict)
+        """Task -> {instruction index: its index among the task's instructions} of an ``eval --instructions`` run."""
+        self.permuted: dict[str, list[Prediction]] = defaultdict(list)
+        """Task -> its lines under the suite's instruction, every option order, of an ``eval --shuffle-options`` run."""
+        self.orphans = 0
+        for prediction in predictions.variants:
+            if prediction.task not in self.by_task:  # an unfinished run: nothing to compare it with
+                self.orphans += 1
+            elif prediction.permutation:
+                if not prediction.instruction_index:
+                    self.permuted[prediction.task].append(prediction)
+            else:
+                self.subsets[subset_name(prediction.task, f"instruction {prediction.instruction_index}")].append(prediction)
+                self.instructions[prediction.task][prediction.instruction_index] = prediction.instruction
+        for task in self.instructions:
+            self.instructions[task][0] = next((row.instruction for row in self.by_task[task]
+                                               if row.instruction is not None), None)
+        for task in self.permuted:
+            self.permuted[task] = [*self.by_task[task], *self.permuted[task]]
+        self.dirty: dict[str, set[str]] | None = None
+        """Task -> the ids of its instances that overlap the model's training data, where eval recorded it."""
+        if predictions.contamination is not None:
+            self.dirty = {task: set(ids) for task, ids in predictions.contamination.get("dirty", {}).items()}
+            for task, rows in self.by_task.items():
+                clean, dirty = split_instances(rows, self.dirty.get(task, set()))
+                for part, found in (("clean", clean), ("dirty", dirty)):
+                    if found and len(found) < len(rows):
+                        self.subsets[subset_name(task, part)] = found
 
 
 def _compute(unit: Unit, metrics: dict[str, Metric], official: bool, per_sample: bool = False,
@@ -265,7 +331,8 @@ def _compute(unit: Unit, metrics: dict[str, Metric], official: bool, per_sample:
     samples = None
     if per_sample and rows and name == rows[0].task:  # a task, not a pooled group
         samples = [{"id": row.instance_id, "scores": _sample_scores(row, metrics, official)} for row in rows]
-    resampled = _bootstrap(name, rows, metrics, official, scores, seed) if seed is not None and rows else {}
+    resampled = _bootstrap(name, rows, metrics, official, scores, seed) if seed is not None and rows and \
+        SUBSET not in name else {}
     return scores, crash, samples, resampled
 
 
@@ -393,7 +460,7 @@ def _warm_tokenizers(units: list[Unit], official: bool) -> None:
 
 
 def _assemble(predictions: Predictions, layout: _Layout, outcomes: dict[str, Outcome], official: bool,
-              scored: str, seed: int | None = None) -> Results:
+              scored: str, seed: int | None = None, metrics: dict[str, Metric] | None = None) -> Results:
     by_task, groups = layout.by_task, layout.groups
     notes = list(predictions.notes)
     partial = predictions.partial_categories()
@@ -405,9 +472,8 @@ def _assemble(predictions: Predictions, layout: _Layout, outcomes: dict[str, Out
                           note=f"{len({r.task for r in rows})} tasks pooled")
                       for group, rows in groups.items() if rows[0].category == category]
         averaged = [row for row in task_rows if by_task[row.name][0].average] or group_rows
-        names = list(dict.fromkeys(key for row in averaged for key in row.scores))
-        mean = {key: sum(row.scores[key] for row in averaged if key in row.scores) /
-                max(sum(key in row.scores for row in averaged), 1) for key in names}
+        mean = _mean_scores([row.scores for row in averaged])
+        names = list(mean)
         ci: dict[str, tuple[float, float]] = {}
         if seed is not None:  # each draw: the mean of the averaged tasks' scores on their own resamples
             for key in names:
@@ -417,9 +483,11 @@ def _assemble(predictions: Predictions, layout: _Layout, outcomes: dict[str, Out
             for row in [*task_rows, *group_rows]:
                 row.ci = {key: _interval(row.scores[key], found) for key, found in outcomes[row.name][3].items()
                           if key in row.scores}
+        _robustness(task_rows, layout, outcomes, official, metrics or {})
         row = Row("category", category, category, sum(row.count for row in task_rows), mean, ci=ci,
                   note=f"mean of {len(averaged)} {'tasks' if averaged is not group_rows else 'groups'}",
                   missing=partial.get(category, []), tasks=len(tasks))
+        _category_robustness(row, [task for task in task_rows if task in averaged] or task_rows)
         row.of = max(predictions.category_tasks.get(category, 0), len(tasks) + len(row.missing))
         if row.partial:
             row.note = f"{row.note}; {row.partial_text()}"
@@ -442,11 +510,69 @@ def _assemble(predictions: Predictions, layout: _Layout, outcomes: dict[str, Out
         notes.append("categories not scored, none of their tasks predicted: "
                      + ", ".join(f"{category} ({count} task{'s' if count > 1 else ''})" for category, count in unscored.items())
                      + " (--format json lists their tasks under \"missing\", with why)")
+    if layout.orphans:
+        notes.append(f"{layout.orphans:,} predictions under other option orders or instructions are of tasks without a "
+                     "prediction of the suite's own prompt (an unfinished eval?): they are left out")
+    trained_on = (predictions.contamination or {}).get("trained_on")
+    if layout.dirty is None:
+        notes.append("clean vs dirty: no training data is recorded for this run, so each task has one score (give "
+                     "'medsreg eval' --trained-on BUILD, or evaluate a model 'medsreg train' wrote, to split it)")
     return Results(rows=result_rows, compat="official" if official else "fixed", model=predictions.model,
                    suite=predictions.suite, notes=notes, missing=list(predictions.missing),
                    complete=not predictions.missing if predictions.coverage_known else None, run=predictions.run,
                    samples={task: found for task, (_, _, found, _) in outcomes.items() if found is not None and task in by_task},
-                   scored=scored, seed=seed)
+                   scored=scored, seed=seed, trained_on=trained_on)
+
+
+def _robustness(task_rows: list[Row], layout: _Layout, outcomes: dict[str, Outcome], official: bool,
+                metrics: dict[str, Metric]) -> None:
+    """Each task row's spread over instructions, option-order robustness and clean / dirty scores, where the run
+    has them."""
+    for row in task_rows:
+        task = row.name
+        if task in layout.instructions:
+            scores = {0: row.scores, **{index: outcomes[subset_name(task, f"instruction {index}")][0]
+                                        for index in layout.instructions[task] if index}}
+            row.spread = instruction_spread(scores, layout.instructions[task])
+        if task in layout.permuted and "mcqa_accuracy" in metrics:
+            judge = metrics["mcqa_accuracy"]  # the --compat mode's rule: permutation 0's accuracy is the task's score
+            found = option_robustness(layout.permuted[task], lambda line: _instance_scores(
+                line, judge, official).get("mcqa_accuracy") == 100.0)
+            row.options = found.get(task)
+        if layout.dirty is not None:
+            dirty = len(layout.dirty.get(task, set()) & {prediction.instance_id for prediction in layout.by_task[task]})
+            parts = {part: outcomes[subset_name(task, part)][0] if subset_name(task, part) in outcomes else
+                     (row.scores if count == row.count else {}) for part, count in (("clean", row.count - dirty),
+                                                                                    ("dirty", dirty))}
+            row.split = {"clean": {"count": row.count - dirty, "scores": parts["clean"]},
+                         "dirty": {"count": dirty, "scores": parts["dirty"]},
+                         "dirty_share": 100 * dirty / row.count if row.count else 0.0}
+
+
+def _category_robustness(category: Row, tasks: list[Row]) -> None:
+    """A category's robustness figures: the mean of its tasks' (see ``robustness``)."""
+    spreads = [row.spread for row in tasks if row.spread]
+    if spreads:
+        category.spread = category_spread(spreads)
+    options = [row.options for row in tasks if row.options]
+    if options:
+        category.options = {"consistency": sum(found["consistency"] for found in options) / len(options),
+                            "accuracy": sum(sum(found["accuracy_per_permutation"]) / len(found["accuracy_per_permutation"])
+                                            for found in options) / len(options), "tasks": len(options)}
+    splits = [row.split for row in tasks if row.split]
+    if splits:
+        category.split = {part: {"count": sum(split[part]["count"] for split in splits),
+                                 "scores": _mean_scores([split[part]["scores"] for split in splits])}
+                          for part in ("clean", "dirty")}
+        total = sum(split["clean"]["count"] + split["dirty"]["count"] for split in splits)
+        category.split["dirty_share"] = 100 * category.split["dirty"]["count"] / total if total else 0.0
+
+
+def _mean_scores(found: list[dict[str, float]]) -> dict[str, float]:
+    """Per metric, the mean over the score dicts that have it."""
+    names = list(dict.fromkeys(key for scores in found for key in scores))
+    return {key: sum(scores[key] for scores in found if key in scores) / sum(key in scores for scores in found)
+            for key in names}
 
 
 def _arguments(rows: list[Prediction], official: bool) -> tuple[list[str], list[list[str]], MetricContext]:
@@ -509,23 +635,81 @@ def _footnotes(results: Results) -> list[str]:
     return found
 
 
-def render_text(results: Results) -> str:
-    header, body = _cells(results)
+def _robustness_tables(results: Results) -> list[tuple[str, list[str], list[tuple[Row, list[str]]]]]:
+    """(title, header, [(row, cells)]) of each robustness table the results have: instruction sensitivity, option
+    order, clean vs dirty."""
+    tables = []
+    spread = [row for row in results.rows if row.spread]
+    if spread:
+        count = max(len(found["scores"]) for row in spread if row.kind == "task" for found in row.spread.values())
+        body = [(row, [_label(row), metric, f"{found['mean']:.2f}", f"{found['std']:.2f}",
+                       f"{found['min']:.2f}" + (f" (#{found['worst']})" if "worst" in found else ""),
+                       f"{found['max']:.2f}" + (f" (#{found['best']})" if "best" in found else "")])
+                for row in spread for metric, found in row.spread.items()]
+        tables.append((f"Instruction sensitivity: each instance under {count} instructions (#0 the suite's own, #1.. "
+                       "rewrites; a category: the mean of its tasks' figures)",
+                       ["category / task", "metric", "mean", "std", "worst", "best"], body))
+    options = [row for row in results.rows if row.options]
+    if options:
+        body = [(row, [_label(row), "  ".join(f"{value:.2f}" for value in row.options["accuracy_per_permutation"])
+                       if "accuracy_per_permutation" in row.options else f"mean {row.options['accuracy']:.2f}",
+                       f"{row.options['consistency']:.2f}", f"{row.options.get('items', '')}"]) for row in options]
+        tables.append(("Option-order robustness: accuracy under each cyclic order of the options (0: the suite's), and "
+                       "consistency: the share of items right under every order", 
+                       ["category / task", "accuracy per order", "consistency", "items"], body))
+    split = [row for row in results.rows if row.split]
+    if split:
+        body = [(row, [_label(row), metric, f"{row.scores[metric]:.2f}" if metric in row.scores else "",
+                       _part(row.split["clean"], metric), _part(row.split["dirty"], metric),
+                       f"{row.split['dirty_share']:.1f}%"])
+                for row in split for metric in row.scores]
+        trained = (results.trained_on or {}).get("description") or "the model's training data"
+        tables.append((f"Clean vs dirty: instances that overlap {trained} (dirty) and the others",
+                       ["category / task", "metric", "all", "clean (n)", "dirty (n)", "dirty share"], body))
+    return tables
+
+
+def _label(row: Row) -> str:
+    return row.name if row.kind == "category" else f"  {row.name}"
+
+
+def _part(part: dict[str, Any], metric: str) -> str:
+    if metric not in part["scores"]:
+        return f"- ({part['count']:,})"
+    return f"{part['scores'][metric]:.2f} ({part['count']:,})"
+
+
+def _text_table(header: list[str], body: list[list[str]]) -> list[str]:
     widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i]) for i, cell in enumerate(line)).rstrip()
              for line in [header, *body]]
     lines.insert(1, "  ".join("-" * width for width in widths))
-    return "\n".join([results.describe(), "", *lines, *_footnotes(results), *[f"note: {note}" for note in results.notes]])
+    return lines
+
+
+def _markdown_table(header: list[str], body: list[tuple[Row, list[str]]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|"]
+    for row, cells in body:
+        cells = [f"**{cells[0]}**" if row.kind == "category" else cells[0].strip(), *cells[1:]]
+        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+    return lines
+
+
+def render_text(results: Results) -> str:
+    header, body = _cells(results)
+    sections = [line for title, extra, rows in _robustness_tables(results)
+                for line in ["", title, *_text_table(extra, [cells for _, cells in rows])]]
+    return "\n".join([results.describe(), "", *_text_table(header, body), *_footnotes(results), *sections,
+                      *[f"note: {note}" for note in results.notes]])
 
 
 def render_markdown(results: Results) -> str:
     header, body = _cells(results)
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|"]
-    for row, cells in zip(results.rows, body):
-        cells = [f"**{cells[0]}**" if row.kind == "category" else cells[0].strip(), *cells[1:]]
-        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+    lines = _markdown_table(header, list(zip(results.rows, body)))
+    sections = [line for title, extra, rows in _robustness_tables(results)
+                for line in ["", f"*{title}*", "", *_markdown_table(extra, rows)]]
     footnotes = _footnotes(results)
-    return "\n".join(lines + [""] + [f"{line}  " for line in footnotes] + [f"*{results.describe()}*"])
+    return "\n".join(lines + [""] + [f"{line}  " for line in footnotes] + [f"*{results.describe()}*"] + sections)
 
 
 def render_csv(results: Results) -> str:
@@ -534,16 +718,35 @@ def render_csv(results: Results) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     # the values stay numbers (a data file): the partial and missing columns say which averages lack tasks
     intervals = results.seed is not None
+    spread = any(row.spread for row in results.rows)
+    options = any(row.options for row in results.rows)
+    split = any(row.split for row in results.rows)
     writer.writerow(["kind", "category", "name", "count", "partial", "missing", *columns,
-                     *([f"{c} ci95 {end}" for c in columns for end in ("low", "high")] if intervals else [])])
+                     *([f"{c} ci95 {end}" for c in columns for end in ("low", "high")] if intervals else []),
+                     *([f"{c} instructions {stat}" for c in columns for stat in SPREAD_STATS] if spread else []),
+                     *(["option consistency"] if options else []),
+                     *([f"{c} {part}" for c in columns for part in ("clean", "dirty")] + ["dirty share"] if split else [])])
+
+    def number(value: float | None) -> str:
+        return "" if value is None else f"{value:.4f}"
+
     for row in results.rows:
         writer.writerow([row.kind, row.category, row.name, row.count,
                          (f"{row.tasks} of {row.of} tasks" if row.partial else "") if row.kind == "category" else "",
                          "; ".join(row.missing),
-                         *[f"{row.scores[c]:.4f}" if c in row.scores else "" for c in columns],
-                         *([f"{row.ci[c][end]:.4f}" if c in row.ci else "" for c in columns for end in (0, 1)]
-                           if intervals else [])])
+                         *[number(row.scores.get(c)) for c in columns],
+                         *([number(row.ci[c][end]) if c in row.ci else "" for c in columns for end in (0, 1)]
+                           if intervals else []),
+                         *([number(row.spread.get(c, {}).get(stat)) for c in columns for stat in SPREAD_STATS]
+                           if spread else []),
+                         *([number((row.options or {}).get("consistency"))] if options else []),
+                         *([number((row.split or {}).get(part, {}).get("scores", {}).get(c)) for c in columns
+                            for part in ("clean", "dirty")] + [number((row.split or {}).get("dirty_share"))]
+                           if split else [])])
     return buffer.getvalue()
+
+
+SPREAD_STATS = ("mean", "std", "min", "max")
 
 
 def render_json(results: Results) -> str:

@@ -58,8 +58,15 @@ from medsreg.options import require_option, source_option, trust_remote_code_opt
               "to B for k=1, the last one's to A), its reference letters remapped; permutation 0 is the suite's own "
               "prompt. Rows without option lines 'A. ...' and other tasks are evaluated once. Each predictions line "
               "records its permutation.")
+@click.option("--instructions", type=click.IntRange(min=0), default=0, show_default=True, metavar="K",
+              help="Instruction sensitivity: evaluate each instance under the suite's instruction and K rewrites of its "
+              "task's instruction (the MedS-Ins rewrites: a seeded choice per suite and task, the same for every model; "
+              "fewer for a task with fewer, said so). Each predictions line records its instruction_index (0: the "
+              "suite's own prompt, byte for byte a plain run's); 'medsreg score' reports the mean, standard deviation, "
+              "worst and best instruction. Needs --suite.")
 @click.option("--merge", is_flag=True, help="Generate nothing: merge the ranks' predictions files of a data-parallel run "
-              "and write the submission (give the run's --suite or --data, --limit, --shuffle-options and --output).")
+              "and write the submission (give the run's --suite or --data, --limit, --shuffle-options, --instructions "
+              "and --output).")
 @click.option("--merge-wait", type=click.FloatRange(min=0), default=3600.0, show_default=True,
               help="Data parallel: seconds rank 0 waits for the other ranks before leaving the merge to --merge.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no progress lines.")
@@ -69,7 +76,7 @@ from medsreg.options import require_option, source_option, trust_remote_code_opt
 def eval_command(model: str | None, base_model: str | None, suite: str | None, data: Path | None, backend: str, output: Path | None,
                  limit: int | None, batch_size: int | None, max_new_tokens: int | None, max_input_tokens: int | None,
                  dtype: str, trust_remote_code: bool, tensor_parallel_size: int, api_base: str | None, api_key_env: str,
-                 request_timeout: float, max_retries: int, retry_wait: float, shuffle_options: int, merge: bool, merge_wait: float, quiet: bool,
+                 request_timeout: float, max_retries: int, retry_wait: float, shuffle_options: int, instructions: int, merge: bool, merge_wait: float, quiet: bool,
                  plugins_dirs: tuple[Path, ...], require: str | None) -> None:
     """Run a model over an evaluation suite: predictions.jsonl, and the leaderboard's submission CSVs.
 
@@ -93,7 +100,7 @@ def eval_command(model: str | None, base_model: str | None, suite: str | None, d
                           batch_size=batch_size, max_new_tokens=max_new_tokens, max_input_tokens=max_input_tokens,
                           dtype=dtype, trust_remote_code=trust_remote_code, tensor_parallel_size=tensor_parallel_size,
                           api_base=api_base, api_key_env=api_key_env, request_timeout=request_timeout,
-                          max_retries=max_retries, retry_wait=retry_wait, shuffle_options=shuffle_options, merge=merge, merge_wait=merge_wait, quiet=quiet,
+                          max_retries=max_retries, retry_wait=retry_wait, shuffle_options=shuffle_options, instructions=instructions, merge=merge, merge_wait=merge_wait, quiet=quiet,
                           plugins_dirs=plugins_dirs, require_complete=require == "complete")
     run_eval(options, say=(lambda line: None) if quiet else click.echo,
              warn=lambda line: click.echo(line, err=True))

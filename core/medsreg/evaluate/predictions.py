@@ -1,7 +1,9 @@
 """The predictions of an evaluation: one JSON object per line, appended as they are produced.
 
-A line holds exactly ``PREDICTION_KEYS`` (the scorer reads them), and ``permutation`` in a ``--shuffle-options``
-run. A prediction is identified by ``(task, instance_id, prompt_sha256, permutation)``: a rerun into the same folder skips the ones present, so an
+A line holds exactly ``PREDICTION_KEYS`` (the scorer reads them), then ``permutation`` in a ``--shuffle-options``
+run and ``instruction_index`` and ``instruction`` in an ``--instructions`` run (``VARIANT_KEYS``). A prediction is
+identified by ``(task, instance_id, prompt_sha256, permutation, instruction_index)``: a rerun into the same folder
+skips the ones present, so an
 evaluation killed at any moment loses at most the batch in flight and never writes one twice.
 Each batch is written with one ``write``, flushed and fsync'd; a kill in the middle of that write
 leaves a torn last line, which readers ignore and the next writer cuts off before appending.
@@ -34,15 +36,22 @@ CONFIG = "config.json"
 SUBMISSION = "submission"
 PREDICTION_KEYS = ("suite", "task", "legacy_id", "category", "group", "average", "metrics", "instance_id",
                    "prompt_sha256", "references", "output", "model", "config_sha256")
-"""The keys of a predictions line, in order: exactly these (the scorer relies on them), and ``PERMUTATION`` last in a
-``--shuffle-options`` run."""
+"""The keys of a predictions line, in order: exactly these (the scorer relies on them), then those of ``VARIANT_KEYS``
+the row has (a ``--shuffle-options`` or ``--instructions`` run)."""
 PERMUTATION = "permutation"
 """``--shuffle-options N``: which cyclic order of the options the line's prompt has (0..N-1; 0: the original)."""
+INSTRUCTION_INDEX = "instruction_index"
+"""``--instructions K``: which of the row's K + 1 instructions the prompt has (0: the suite's own, 1..K: rewrites)."""
+INSTRUCTION = "instruction"
+"""``--instructions K``: the index of that instruction in its task's instructions (``Definition``; 0: the original)."""
+VARIANT_KEYS = (PERMUTATION, INSTRUCTION_INDEX, INSTRUCTION)
+"""Written after ``PREDICTION_KEYS`` when the row has them."""
 SUBMISSION_COLUMNS = ("task_id", "input", "GT", "output")
 _RANK_FILE = re.compile(r"^predictions-rank(\d+)\.jsonl$")
 
-Key = tuple[str, str, str, int]
-"""(task, instance_id, prompt_sha256, permutation): what identifies a prediction (permutation 0 where none is given)."""
+Key = tuple[str, str, str, int, int]
+"""(task, instance_id, prompt_sha256, permutation, instruction_index): what identifies a prediction (0 where a line
+has no permutation or instruction index)."""
 
 
 def sha256_text(text: str) -> str:
@@ -60,11 +69,19 @@ def config_sha256(config: dict[str, Any]) -> str:
 
 def row_key(row: dict[str, Any]) -> Key:
     """The key of a suite row (the prompt hashed as the predictions line hashes it)."""
-    return (row["task"], row["instance_id"], sha256_text(row["prompt"]), row.get(PERMUTATION, 0))
+    return (row["task"], row["instance_id"], sha256_text(row["prompt"]), row.get(PERMUTATION, 0),
+            row.get(INSTRUCTION_INDEX, 0))
 
 
 def record_key(record: dict[str, Any]) -> Key:
-    return (record["task"], record["instance_id"], record["prompt_sha256"], record.get(PERMUTATION, 0))
+    return (record["task"], record["instance_id"], record["prompt_sha256"], record.get(PERMUTATION, 0),
+            record.get(INSTRUCTION_INDEX, 0))
+
+
+def is_main(row: dict[str, Any]) -> bool:
+    """Whether a suite row or predictions line is the suite's own prompt (not another order of its options nor
+    another instruction): what the submission files hold and the scores are computed on."""
+    return not row.get(PERMUTATION) and not row.get(INSTRUCTION_INDEX)
 
 
 def prediction(row: dict[str, Any], output: str, model: str, config_hash: str) -> dict[str, Any]:
@@ -77,8 +94,7 @@ def prediction(row: dict[str, Any], output: str, model: str, config_hash: str) -
         "references": [str(reference) for reference in row["references"]], "output": output, "model": model,
         "config_sha256": config_hash,
     }
-    if PERMUTATION in row:
-        record[PERMUTATION] = row[PERMUTATION]
+    record.update({key: row[key] for key in VARIANT_KEYS if key in row})
     return record
 
 
@@ -130,7 +146,7 @@ def read_lines(path: Path) -> tuple[list[dict[str, Any]], bool]:
         except ValueError:
             raise MedsregError(f"line {number} of {path} is not JSON; that file is not a medsreg predictions file, or was "
                                "edited: move it away or choose another --output") from None
-        if not isinstance(record, dict) or set(record) - {PERMUTATION} != set(PREDICTION_KEYS):
+        if not isinstance(record, dict) or set(record) - set(VARIANT_KEYS) != set(PREDICTION_KEYS):
             keys = ", ".join(sorted(record)) if isinstance(record, dict) else type(record).__name__
             raise MedsregError(f"line {number} of {path} does not hold the keys of a medsreg prediction "
                                f"({', '.join(PREDICTION_KEYS)}) but {keys}; move that file away or choose another --output")

@@ -39,9 +39,11 @@ class SuiteRows:
 
 
 def suite_rows_from_catalog(query: str, plugins_dirs: tuple[Path, ...], warn: Echo, *,
-                            require_complete: bool = False) -> SuiteRows:
+                            require_complete: bool = False, instructions: int = 0) -> SuiteRows:
     """The rows of the installed suite ``query`` ('meds-bench' or 'meds-bench/meds-bench'), rendered as build renders
-    them: its readable tasks (a warning names the missing ones), or with ``require_complete`` all of them or an error."""
+    them: its readable tasks (a warning names the missing ones), or with ``require_complete`` all of them or an error.
+    With ``instructions`` K > 0 each row is followed by its instance under K of the task's rewritten instructions
+    (``instruction_rows``)."""
     from medsreg.build.pipeline import _catalog, _read_instances, suite_rows
     from medsreg.build.suites import find_suite, missing_tasks, select_suite, suite_items, suite_sentence
 
@@ -56,8 +58,37 @@ def suite_rows_from_catalog(query: str, plugins_dirs: tuple[Path, ...], warn: Ec
     if not selection.complete:
         warn(f"warning: {selection.note()}")
     suite, pairs = selection.plan
-    return SuiteRows(suite.name, list(suite_rows(suite, pairs)), suite.max_input_tokens, suite.max_new_tokens,
-                     selection.to_json())
+    rows = list(suite_rows(suite, pairs)) if instructions <= 0 else instruction_rows(suite, pairs, instructions, warn)
+    return SuiteRows(suite.name, rows, suite.max_input_tokens, suite.max_new_tokens, selection.to_json())
+
+
+def instruction_rows(suite: Any, pairs: list, count: int, warn: Echo) -> list[dict[str, Any]]:
+    """``medsreg eval --instructions K``: each suite row (``instruction_index`` 0, byte for byte the row build renders)
+    followed by the same instance, shots and framing under each of K rewrites of its task's instruction
+    (``instruction_index`` 1..K, in the order of ``instruction_rewrites``: a seeded choice per suite and task, the
+    same for every model); ``instruction`` is the index into the task's instructions (its ``Definition``). A task
+    with fewer than K rewrites is evaluated under those it has, and a note says so."""
+    from medsreg.build.plan import test_instances
+    from medsreg.build.render import choose_instruction, instruction_rewrites, row_rng, suite_row
+
+    rows: list[dict[str, Any]] = []
+    categories = {id(entry): category.name for category in suite.categories for entry in category.tasks}
+    for entry, task in pairs:
+        chosen = instruction_rewrites(suite.seed, task, count)
+        if len(chosen) < count:
+            warn(f"note: --instructions {count}: {task.name} has {len(chosen)} rewritten instruction"
+                 f"{'' if len(chosen) == 1 else 's'}; its rows are evaluated under {len(chosen) + 1}, not {count + 1}")
+        pool = test_instances(task)
+        for position, instance in enumerate(pool):
+            row = suite_row(suite, categories[id(entry)], entry, task, pool, position)
+            own = 0 if suite.instruction == "original" else \
+                choose_instruction(row_rng(suite.seed, task.name, instance["id"], 0), task.definition, 0.0)[0]
+            rows.append({**row, "instruction_index": 0, "instruction": own})
+            for index, definition in enumerate(chosen, 1):
+                variant = suite_row(suite, categories[id(entry)], entry, task, pool, position,
+                                    instruction=task.definition[definition])
+                rows.append({**variant, "instruction_index": index, "instruction": definition})
+    return rows
 
 
 def suite_rows_from_folder(path: Path, plugins_dirs: tuple[Path, ...] = (), warn: Echo | None = None, *,
@@ -131,16 +162,17 @@ def folder_availability(path: Path, name: str, rows: list[dict[str, Any]], plugi
 
 
 def first_per_task(rows: Iterable[dict[str, Any]], limit: int | None) -> list[dict[str, Any]]:
-    """``--limit N``: the first N rows of each task, in order (all of them without a limit)."""
+    """``--limit N``: the rows of the first N instances of each task, in order (all of them without a limit); an
+    instance's rows under other instructions count once."""
     if limit is None:
         return list(rows)
-    seen: dict[str, int] = {}
+    seen: dict[str, set[str]] = {}
     kept = []
     for row in rows:
-        count = seen.get(row["task"], 0)
-        if count < limit:
+        instances = seen.setdefault(row["task"], set())
+        if row["instance_id"] in instances or len(instances) < limit:
+            instances.add(row["instance_id"])
             kept.append(row)
-            seen[row["task"]] = count + 1
     return kept
 
 

@@ -15,7 +15,8 @@ tasks' rows are generated, the others reused) and a note says what changed.
 
 ``--shuffle-options N`` (N > 1) adds, after each row of an MCQA task, its N - 1 other cyclic orders of
 the options (``permute``; permutation 0 is the row itself); N is in the hashed settings, the
-submission CSVs hold permutation 0 only.
+submission CSVs hold permutation 0 only. ``--instructions K`` adds, after each row, the same instance under K
+rewrites of its task's instruction (``rows.instruction_rows``; instruction 0 is the row itself); K is hashed too.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from medsreg.evaluate.predictions import (
     SUBMISSION,
     PredictionWriter,
     check_same_run,
+    is_main,
     config_sha256,
     merge,
     prediction,
@@ -74,6 +76,8 @@ class EvalOptions(BackendSettings):
     """``--require complete``: refuse a suite that misses a task instead of running its readable part."""
     shuffle_options: int = 1
     """``--shuffle-options N``: each MCQA row in N cyclic orders of its options (``permute``); 1: as the suite has it."""
+    instructions: int = 0
+    """``--instructions K``: each row also under K rewrites of its task's instruction (``rows.instruction_rows``)."""
 
 
 @dataclass
@@ -115,6 +119,8 @@ def run_eval(options: EvalOptions, *, say: Echo = print, warn: Echo = print) -> 
     config = backend.settings()
     if options.shuffle_options > 1:  # a plain run keeps its hash
         config = {**config, "shuffle_options": options.shuffle_options}
+    if options.instructions > 0:
+        config = {**config, "instructions": options.instructions}
     config_hash = config_sha256(config)
     output = options.output or default_output(options.model, suite.name)
     existing = read_existing(output)
@@ -194,8 +200,12 @@ def _suite(options: EvalOptions, warn: Echo) -> SuiteRows:
         raise MedsregError("give either --suite NAME (an installed suite, rendered as build renders it) or --data DIR "
                            "(a suite folder written by 'medsreg build'), not both")
     if options.data is not None:
+        if options.instructions > 0:
+            raise MedsregError("--instructions renders each instance under its task's rewritten instructions, which a "
+                               "built suite folder does not hold: give --suite NAME instead of --data")
         return suite_rows_from_folder(options.data, options.plugins_dirs, warn, require_complete=options.require_complete)
-    return suite_rows_from_catalog(options.suite, options.plugins_dirs, warn, require_complete=options.require_complete)
+    return suite_rows_from_catalog(options.suite, options.plugins_dirs, warn, require_complete=options.require_complete,
+                                   instructions=options.instructions)
 
 
 def availability_change(before: dict[str, Any] | None, now: dict[str, Any] | None) -> str:
@@ -277,8 +287,8 @@ def _merge_and_submit(result: EvalResult, rows: list[dict[str, Any]], say: Echo)
         say(f"merged the ranks' predictions into {result.merged} ({count:,} lines)")
     existing = read_existing(output)
     outputs = {key: record["output"] for key, record in existing.records.items()}
-    # the leaderboard's files: the suite's own prompts only (permutation 0 of a --shuffle-options run)
-    result.submission = write_submission(output, [row for row in rows if not row.get("permutation")], outputs)
+    # the leaderboard's files: the suite's own prompts only (permutation 0 and instruction 0 of a robustness run)
+    result.submission = write_submission(output, [row for row in rows if is_main(row)], outputs)
     done = sum(row_key(row) in outputs for row in rows)
     say(f"{output / PREDICTIONS}: {done:,} of {len(rows):,} rows predicted; submission files in {output / SUBMISSION}: "
         + ", ".join(f"{name} ({count:,} rows)" for name, count in result.submission.items()))
@@ -322,7 +332,8 @@ def merge_eval(options: EvalOptions, *, say: Echo = print, warn: Echo = print) -
         first = missing[0]
         raise MedsregError(f"{len(missing):,} of {len(rows):,} rows of {suite.name} have no prediction in {output} yet (e.g. "
                            f"{first['task']} instance {first['instance_id']}); finish the evaluation first: the same launch "
-                           "again goes on where it stopped (with the same --limit and --shuffle-options as the run)")
+                           "again goes on where it stopped (with the same --limit, --shuffle-options and --instructions as "
+                           "the run)")
     result = EvalResult(output=output, suite=suite.name, rows=len(rows))
     _merge_and_submit(result, rows, say)
     return result
