@@ -28,6 +28,11 @@ Where the results carry 95% bootstrap intervals (``medsreg score --ci``: ``ci95`
 interval overlaps the interval of its column's best (in its section) is marked ``NOT_SEPARABLE``: that model cannot be
 told apart from the best at 95% on these instances. The best itself stays bold (web page) and unmarked; a footnote
 explains the mark. Cells without an interval (results scored without ``--ci``) are never marked.
+
+Where the results carry an instruction spread (``medsreg eval --instructions K``, then ``score``: ``instructions`` on
+the category rows), a cell shows the spread beside the score, ``62.10 ±3.20``: the category's mean standard deviation
+of its tasks' scores over their K + 1 instructions; the web page's cell tip gives the worst-instruction and
+best-instruction scores, and a footnote says what ``±`` is.
 """
 
 from __future__ import annotations
@@ -74,6 +79,8 @@ class Entry:
     """(category, metric) -> its 95% bootstrap interval, where the results carry one (``score --ci``)."""
     close: set[tuple[str, str]] = field(default_factory=set)
     """The columns where this row is not separable from the best (intervals overlap); the best's own never."""
+    spread: dict[tuple[str, str], dict[str, float]] = field(default_factory=dict)
+    """(category, metric) -> its spread over instructions ({"mean", "std", "min", "max"}), where the results carry it."""
 
     def __post_init__(self) -> None:
         self.label = self.label or self.model
@@ -150,11 +157,15 @@ def _read_entry(path: Path) -> Entry:
                if row.get("kind") == "category" and (row.get("partial") or row.get("missing"))}
     ci = {(row["category"], metric): (float(pair[0]), float(pair[1])) for row in document.get("rows", [])
           if row.get("kind") == "category" for metric, pair in (row.get("ci95") or {}).items()}
+    spread = {(row["category"], metric): {key: float(found[key]) for key in ("mean", "std", "min", "max")}
+              for row in document.get("rows", []) if row.get("kind") == "category"
+              for metric, found in (row.get("instructions") or {}).items()}
     run = document.get("run") if isinstance(document.get("run"), dict) else {}  # results written before runs were recorded have none
     return Entry(model=str(document.get("model") or path.stem), source=path, scores=scores,
                  compat=str(document.get("compat", "fixed")), partial=partial,
                  suite=str(document.get("suite") or UNKNOWN_SUITE), run=str(run.get("name") or ""),
-                 config_sha256=str(run.get("config_sha256") or ""), date=str(run.get("date") or ""), ci=ci)
+                 config_sha256=str(run.get("config_sha256") or ""), date=str(run.get("date") or ""), ci=ci,
+                 spread=spread)
 
 
 _TELLERS: list[Callable[[Entry], str]] = [lambda entry: entry.run, lambda entry: entry.config_sha256[:12],
@@ -207,7 +218,8 @@ def _cell(value: float | None, partial: bool = False, close: bool = False) -> st
 
 
 def _entry_cell(entry: Entry, key: tuple[str, str]) -> str:
-    return _cell(entry.scores.get(key), entry.marked(key), key in entry.close)
+    cell = _cell(entry.scores.get(key), entry.marked(key), key in entry.close)
+    return f"{cell} ±{entry.spread[key]['std']:.2f}" if cell and key in entry.spread else cell
 
 
 def footnotes(entries: list[Entry]) -> list[str]:
@@ -216,6 +228,9 @@ def footnotes(entries: list[Entry]) -> list[str]:
              for entry in entries for category, lacks in entry.partial.items()]
     if any(entry.close for entry in entries):
         found.append(f"{NOT_SEPARABLE} not separable from the column's best: their 95% bootstrap intervals overlap")
+    if any(entry.spread for entry in entries):
+        found.append("± instruction sensitivity: the standard deviation of the category's task scores over the "
+                     "instructions each instance was evaluated under (medsreg eval --instructions), averaged over its tasks")
     return found
 
 
@@ -317,7 +332,10 @@ def _html_section(section: Section) -> str:
             if entry.marked(key):
                 classes.append("partial")
             mark = f' class="{" ".join(classes)}"' if classes else ""
-            tip = f' title="partial: {html.escape(entry.partial[key[0]])}"' if entry.marked(key) else ""
+            tips = [f"partial: {entry.partial[key[0]]}" if entry.marked(key) else "",
+                    "over instructions: worst {min:.2f}, mean {mean:.2f}, best {max:.2f}".format(**entry.spread[key])
+                    if key in entry.spread else ""]
+            tip = f' title="{html.escape("; ".join(filter(None, tips)))}"' if any(tips) else ""
             cells.append(f"<td{mark}{tip}>{html.escape(_entry_cell(entry, key))}</td>")
         body.append(f"<tr><th scope=\"row\">{html.escape(entry.label)}</th>{''.join(cells)}</tr>")
     runs = "".join(f"<li>{html.escape(entry.label)}: {html.escape(entry.describe())}</li>" for entry in section.entries)

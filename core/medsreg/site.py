@@ -102,7 +102,9 @@ def _read_records(path: Path) -> list[dict[str, Any]] | None:
             record = json.loads(line)
         except ValueError:
             continue
-        if isinstance(record, dict) and "task" in record:
+        # the suite's own prompts: the lines of other option orders or instructions are what score measured apart
+        if isinstance(record, dict) and "task" in record and not record.get("permutation") \
+                and not record.get("instruction_index"):
             records.append(record)
     if any("prompt" not in record and record.get("prompt_sha256") for record in records):
         prompts = _submission_prompts(path.parent / "submission")
