@@ -176,7 +176,19 @@ def read_predictions(path: Path, catalog: Any, *, allow_empty: bool = False, off
         row.language = languages.get(row.task, row.language)
     find_missing(result, path, catalog)
     describe_run(result, path)
+    result.contamination = _contamination(path, result.suite)
     return result
+
+
+def _contamination(path: Path, suite: str | None) -> dict[str, Any] | None:
+    """The contamination.json eval wrote into the run folder of ``path`` (clean vs dirty), as its JSON; None where
+    there is none."""
+    from medsreg.contamination import FILE, Contamination
+
+    found = _run_config(path, suite)
+    if found is None or not (found[0] / FILE).is_file():
+        return None
+    return Contamination.read(found[0] / FILE).to_json()
 
 
 def describe_run(result: Predictions, path: Path) -> None:

@@ -64,6 +64,12 @@ from medsreg.options import require_option, source_option, trust_remote_code_opt
               "fewer for a task with fewer, said so). Each predictions line records its instruction_index (0: the "
               "suite's own prompt, byte for byte a plain run's); 'medsreg score' reports the mean, standard deviation, "
               "worst and best instruction. Needs --suite.")
+@click.option("--trained-on", type=click.Path(path_type=Path), metavar="BUILD",
+              help="Clean vs dirty: the model's training data (a 'medsreg build' folder, its manifest.json, a mixture "
+              "folder in it, or the folder of a model 'medsreg train' wrote), when the model folder does not record it "
+              "(a model medsreg trained does). eval writes contamination.json: the evaluated instances whose input "
+              "overlaps a training row (the leakage check's rules); 'medsreg score' then gives each task's score on "
+              "the clean and the dirty instances apart.")
 @click.option("--merge", is_flag=True, help="Generate nothing: merge the ranks' predictions files of a data-parallel run "
               "and write the submission (give the run's --suite or --data, --limit, --shuffle-options, --instructions "
               "and --output).")
@@ -76,7 +82,7 @@ from medsreg.options import require_option, source_option, trust_remote_code_opt
 def eval_command(model: str | None, base_model: str | None, suite: str | None, data: Path | None, backend: str, output: Path | None,
                  limit: int | None, batch_size: int | None, max_new_tokens: int | None, max_input_tokens: int | None,
                  dtype: str, trust_remote_code: bool, tensor_parallel_size: int, api_base: str | None, api_key_env: str,
-                 request_timeout: float, max_retries: int, retry_wait: float, shuffle_options: int, instructions: int, merge: bool, merge_wait: float, quiet: bool,
+                 request_timeout: float, max_retries: int, retry_wait: float, shuffle_options: int, instructions: int, trained_on: Path | None, merge: bool, merge_wait: float, quiet: bool,
                  plugins_dirs: tuple[Path, ...], require: str | None) -> None:
     """Run a model over an evaluation suite: predictions.jsonl, and the leaderboard's submission CSVs.
 
@@ -100,7 +106,7 @@ def eval_command(model: str | None, base_model: str | None, suite: str | None, d
                           batch_size=batch_size, max_new_tokens=max_new_tokens, max_input_tokens=max_input_tokens,
                           dtype=dtype, trust_remote_code=trust_remote_code, tensor_parallel_size=tensor_parallel_size,
                           api_base=api_base, api_key_env=api_key_env, request_timeout=request_timeout,
-                          max_retries=max_retries, retry_wait=retry_wait, shuffle_options=shuffle_options, instructions=instructions, merge=merge, merge_wait=merge_wait, quiet=quiet,
+                          max_retries=max_retries, retry_wait=retry_wait, shuffle_options=shuffle_options, instructions=instructions, trained_on=trained_on, merge=merge, merge_wait=merge_wait, quiet=quiet,
                           plugins_dirs=plugins_dirs, require_complete=require == "complete")
     run_eval(options, say=(lambda line: None) if quiet else click.echo,
              warn=lambda line: click.echo(line, err=True))

@@ -161,6 +161,20 @@ def folder_availability(path: Path, name: str, rows: list[dict[str, Any]], plugi
     return selection.to_json()
 
 
+def instance_input(row: dict[str, Any]) -> str:
+    """The instance's own input in a suite row: its user message, less the k-shot query framing ("Input:\\n...
+    \\nOutput:\\n") when the system message is a k-shot one."""
+    from medsreg.build.render import LEARN_FROM_SHOTS, QUERY
+
+    messages = row["messages"]
+    user = messages[-1]["content"]
+    prefix, suffix = QUERY.split("{input}")
+    if len(messages) > 1 and messages[0]["content"].endswith(LEARN_FROM_SHOTS) and user.startswith(prefix) \
+            and user.endswith(suffix) and len(user) >= len(prefix) + len(suffix):
+        return user[len(prefix):len(user) - len(suffix)]
+    return user
+
+
 def first_per_task(rows: Iterable[dict[str, Any]], limit: int | None) -> list[dict[str, Any]]:
     """``--limit N``: the rows of the first N instances of each task, in order (all of them without a limit); an
     instance's rows under other instructions count once."""

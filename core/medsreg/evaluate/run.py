@@ -47,7 +47,15 @@ from medsreg.evaluate.predictions import (
     write_config,
     write_submission,
 )
-from medsreg.evaluate.rows import Shard, SuiteRows, current_shard, first_per_task, suite_rows_from_catalog, suite_rows_from_folder
+from medsreg.evaluate.rows import (
+    Shard,
+    SuiteRows,
+    current_shard,
+    first_per_task,
+    instance_input,
+    suite_rows_from_catalog,
+    suite_rows_from_folder,
+)
 
 Echo = Callable[[str], None]
 DEFAULT_MAX_NEW_TOKENS = 200
@@ -78,6 +86,9 @@ class EvalOptions(BackendSettings):
     """``--shuffle-options N``: each MCQA row in N cyclic orders of its options (``permute``); 1: as the suite has it."""
     instructions: int = 0
     """``--instructions K``: each row also under K rewrites of its task's instruction (``rows.instruction_rows``)."""
+    trained_on: Path | None = None
+    """``--trained-on``: the model's training data (a build, its manifest.json, a mixture folder, a model folder);
+    None: the model folder's own record, where ``medsreg train`` wrote one."""
 
 
 @dataclass
@@ -116,6 +127,7 @@ def run_eval(options: EvalOptions, *, say: Echo = print, warn: Echo = print) -> 
     rows = _permuted(first_per_task(suite.rows, options.limit), options.shuffle_options, warn)
     if not rows:
         raise MedsregError(f"suite {suite.name} has no rows to evaluate")
+    contamination = _contamination(options, rows, say) if shard.rank == 0 else None
     config = backend.settings()
     if options.shuffle_options > 1:  # a plain run keeps its hash
         config = {**config, "shuffle_options": options.shuffle_options}
@@ -151,6 +163,8 @@ def run_eval(options: EvalOptions, *, say: Echo = print, warn: Echo = print) -> 
                               "rows": len(rows), "limit": options.limit,
                               "data": None if options.data is None else str(options.data),
                               "availability": suite.availability})
+        if contamination is not None:
+            contamination.write(output)
     if pending:
         with PredictionWriter(path) as writer:
             if writer.torn:
@@ -180,6 +194,25 @@ def _permuted(rows: list[dict[str, Any]], permutations: int, warn: Echo) -> list
     for note in permuted.notes(permutations):
         warn(f"note: {note}")
     return permuted.rows
+
+
+def _contamination(options: EvalOptions, rows: list[dict[str, Any]], say: Echo) -> Any:
+    """Which evaluated instances overlap the model's training data (``medsreg.contamination``): from ``--trained-on``,
+    else from the model folder's ``medsreg-train.json`` where ``medsreg train`` wrote one; None when neither says."""
+    from medsreg.contamination import RECORD, dirty_instances, resolve_training
+
+    source = options.trained_on
+    if source is None:
+        folder = Path(options.model or "")
+        if options.backend == "openai" or not (folder / RECORD).is_file():
+            return None
+        source = folder
+    training = resolve_training(source)  # a broken record is refused before anything is generated or written
+    tests = [(row["task"], row["instance_id"], instance_input(row)) for row in rows if is_main(row)]
+    found = dirty_instances(tests, training)
+    dirty = sum(len(ids) for ids in found.dirty.values())
+    say(f"clean vs dirty: {dirty:,} of {len(tests):,} test instances overlap the training data ({training.description})")
+    return found
 
 
 def where_of(shard: Shard) -> str:

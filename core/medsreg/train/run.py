@@ -6,7 +6,9 @@ Trainer wraps the model in DDP, or FSDP when ``fsdp`` is set (or the accelerate 
 
 The output folder holds ``medsreg-train.json`` (the settings, the fingerprint of the model
 trained from: a hash of its config.json and of its weight files' names, sizes and sampled bytes, and
-under ``data`` the rows read, trained on and left out per task and reason), Trainer's
+under ``data`` the rows read, trained on and left out per task and reason; under ``trained_on`` the build trained on:
+the sha256 of its manifest.json, the build and dataset folders and the mixture's name, or null with
+``trained_on_reason`` for data that is not a mixture of a build, see ``medsreg.contamination``), Trainer's
 ``checkpoint-N`` folders (each with its own copy of that file) and, at the end, the model (full
 fine-tuning) or the adapter (LoRA) with the tokenizer. ``--resume`` continues from the latest
 checkpoint (optimizer, scheduler, RNG and data position: the global step goes on); a checkpoint
@@ -15,7 +17,8 @@ holds checkpoints without ``--resume``.
 
 The model may be a LoRA adapter folder (``medsreg.modelfolder``): method lora trains that adapter further on its base,
 method full trains every weight of the base with the adapter merged in; its fingerprint covers the adapter and its
-base. ``merge_adapter`` (``--merge``) writes an adapter merged into its base as a standalone model.
+base. ``merge_adapter`` (``--merge``) writes an adapter merged into its base as a standalone model, with the adapter's
+medsreg-train.json (and ``merged_from``, the adapter folder).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from medsreg.contamination import read_json_object, trained_on_record
 from medsreg.errors import MedsregError
 from medsreg.modelfolder import (
     ADAPTER_CONFIG,
@@ -231,6 +235,9 @@ def run_train(config: TrainConfig, *, resume: bool = False, quiet: bool = False,
 
     data_path = Path(config.data)
     raw = load_dataset_folder(data_path)
+    # the build trained on (its manifest's sha256, folders): 'medsreg score' tells the test instances it holds apart
+    trained_on, not_in_build = trained_on_record(data_path)
+    before = _recorded_manifest(checkpoint, output) if checkpoint is not None else None  # what the steps so far saw
     # Dataset.map would write its cache files into the build's folder (beside the Arrow files its manifest hashes):
     # without caching they go to a temporary folder instead
     caching = datasets.is_caching_enabled()
@@ -263,7 +270,9 @@ def run_train(config: TrainConfig, *, resume: bool = False, quiet: bool = False,
         say = lambda line: None
     record = {"model": str(config.model), "model_fingerprint": fingerprint, "config": config.model_dump(mode="json"),
               "device": device, "precision": precision, "rows": len(dataset), "packed": packed,
-              "data": data_record(counts)}
+              "data": data_record(counts), "trained_on": trained_on}
+    if trained_on is None:
+        record["trained_on_reason"] = not_in_build
     if args.process_index == 0:
         output.mkdir(parents=True, exist_ok=True)
         (output / RECORD).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
@@ -288,6 +297,14 @@ def run_train(config: TrainConfig, *, resume: bool = False, quiet: bool = False,
         trainer.remove_callback(PrinterCallback)
     for line in drop_lines(counts, data_path, config):
         say(line)
+    if args.process_index == 0 and before is not None and trained_on is not None \
+            and before != trained_on["manifest_sha256"]:
+        warn(f"warning: the build {trained_on['build']} changed since {checkpoint.name} was trained on it (the sha256 "
+             f"of its manifest.json was {before[:12]}, it is now {trained_on['manifest_sha256'][:12]}): the steps "
+             f"before and after it saw different rows, and {RECORD} names the build as it is now")
+    if trained_on is None and config.objective == "sft":
+        say(f"note: {not_in_build}, so {RECORD} records no build and 'medsreg score' cannot tell which test instances "
+            "the training rows hold")
     trained = counts.rows - counts.dropped
     what = f"{config.objective} ({config.method}{', packed' if packed else ''}) on {trained:,} of {counts.rows:,} rows"
     if counts.blocks:
@@ -335,8 +352,37 @@ def merge_adapter(adapter: str, output_dir: str | None, *, base_model: str | Non
     output.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(str(output))
     tokenizer.save_pretrained(str(output))
+    _carry_record(folder.path, output, say)
     say(f"merged the LoRA adapter {adapter} into its base model {folder.base}; wrote {output}")
     return output
+
+
+def _recorded_manifest(checkpoint: Path, output: Path) -> str | None:
+    """The manifest sha256 the record of ``checkpoint`` (or of ``output``) says the run trained on, None if none."""
+    for folder in (checkpoint, output):
+        try:
+            record = read_json_object(folder / RECORD, "the training record", "")
+        except MedsregError:
+            continue
+        trained_on = record.get("trained_on")
+        found = trained_on.get("manifest_sha256") if isinstance(trained_on, dict) else None
+        return found if isinstance(found, str) else None
+    return None
+
+
+def _carry_record(adapter: Path, output: Path, say: Echo) -> None:
+    """The adapter's medsreg-train.json (what it was trained on: ``trained_on``), into the merged model's folder with
+    ``merged_from`` (the adapter folder) added; an adapter without one (not trained by medsreg) gives none."""
+    source = adapter / RECORD
+    if not source.exists() or (output / RECORD).exists():
+        return
+    try:
+        record = read_json_object(source, "the training record", "")
+    except MedsregError as error:
+        say(f"note: {str(error).rstrip('; ')}, so the merged model gets no {RECORD}")
+        return
+    record["merged_from"] = str(adapter.resolve())
+    (output / RECORD).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
 
 
 def training_arguments(config: TrainConfig, device: str, precision: str, quiet: bool = False) -> Any:
