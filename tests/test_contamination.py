@@ -359,7 +359,7 @@ def test_train_records_the_build_it_trained_on_and_merge_carries_it(runner, plug
 # --------------------------------------------------------------------------- eval and score: clean vs dirty
 
 
-def test_eval_records_the_planted_overlap_and_score_splits_each_task(runner, plugins, build, tmp_path, server,
+def test_eval_records_the_planted_overlap_and_score_splits_each_task(runner, plugins, build, tmp_path, server,  # noqa: F811
                                                                      monkeypatch):
     """eval --trained-on the build writes contamination.json (the two planted qa_test instances dirty); score then gives
     each task's score on the clean and the dirty instances apart, and the dirty share."""
@@ -405,7 +405,8 @@ def test_without_training_data_score_says_so_and_gives_one_score(runner, tmp_pat
     assert "Clean vs dirty" not in result.output
 
 
-def test_a_broken_trained_on_is_one_sentence_before_anything_is_written(runner, plugins, tmp_path, server, monkeypatch):
+def test_a_broken_trained_on_is_one_sentence_before_anything_is_written(runner, plugins, tmp_path, server,  # noqa: F811
+                                                                        monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     output = tmp_path / "eval"
     result = runner.invoke(cli, ["eval", "--backend", "openai", "--model", "gpt-test", "--api-base", server.url,

@@ -10,7 +10,6 @@ import math
 from pathlib import Path
 
 import pytest
-
 from medsreg.build.render import instruction_rewrites
 from medsreg.cli import cli
 from medsreg.models import Task
@@ -19,7 +18,7 @@ from medsreg.robustness import category_spread, instruction_spread
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-from tiny_models import save_tiny_model  # noqa: E402 - after the importorskips
+from tiny_models import save_tiny_model
 
 SAMPLES = Path(__file__).resolve().parent.parent / "plugins" / "samples" / "medsreg_samples" / "tasks"
 
@@ -35,7 +34,6 @@ def runs(model_dir, tmp_path_factory) -> dict[str, Path]:
     from importlib.metadata import entry_points
 
     from click.testing import CliRunner
-
     from conftest import BUNDLED_PLUGINS
 
     folder = tmp_path_factory.mktemp("runs")

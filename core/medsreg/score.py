@@ -80,6 +80,7 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import partial
 from typing import Any
 
 from medsreg.errors import MedsregError
@@ -87,7 +88,12 @@ from medsreg.metrics.official import OfficialScriptFails
 from medsreg.models import Metric, MetricContext
 from medsreg.predictions import PLUGINS_DIR_HINT, Prediction, Predictions, Run
 from medsreg.progress import progress_bar
-from medsreg.robustness import category_spread, instruction_spread, option_robustness, split_instances
+from medsreg.robustness import (
+    category_spread,
+    instruction_spread,
+    option_robustness,
+    split_instances,
+)
 from medsreg.vocabulary import did_you_mean
 
 RESULTS_FORMAT = "medsreg-results/1"
@@ -535,9 +541,7 @@ def _robustness(task_rows: list[Row], layout: _Layout, outcomes: dict[str, Outco
                                         for index in layout.instructions[task] if index}}
             row.spread = instruction_spread(scores, layout.instructions[task])
         if task in layout.permuted and "mcqa_accuracy" in metrics:
-            judge = metrics["mcqa_accuracy"]  # the --compat mode's rule: permutation 0's accuracy is the task's score
-            found = option_robustness(layout.permuted[task], lambda line: _instance_scores(
-                line, judge, official).get("mcqa_accuracy") == 100.0)
+            found = option_robustness(layout.permuted[task], partial(_mcqa_right, metrics["mcqa_accuracy"], official))
             row.options = found.get(task)
         if layout.dirty is not None:
             dirty = len(layout.dirty.get(task, set()) & {prediction.instance_id for prediction in layout.by_task[task]})
@@ -547,6 +551,11 @@ def _robustness(task_rows: list[Row], layout: _Layout, outcomes: dict[str, Outco
             row.split = {"clean": {"count": row.count - dirty, "scores": parts["clean"]},
                          "dirty": {"count": dirty, "scores": parts["dirty"]},
                          "dirty_share": 100 * dirty / row.count if row.count else 0.0}
+
+
+def _mcqa_right(metric: Metric, official: bool, line: Prediction) -> bool:
+    """One line judged with the --compat mode's own MCQA rule: permutation 0's accuracy is then the task's score."""
+    return _instance_scores(line, metric, official).get("mcqa_accuracy") == 100.0
 
 
 def _category_robustness(category: Row, tasks: list[Row]) -> None:
@@ -646,16 +655,16 @@ def _robustness_tables(results: Results) -> list[tuple[str, list[str], list[tupl
                        f"{found['min']:.2f}" + (f" (#{found['worst']})" if "worst" in found else ""),
                        f"{found['max']:.2f}" + (f" (#{found['best']})" if "best" in found else "")])
                 for row in spread for metric, found in row.spread.items()]
-        tables.append((f"Instruction sensitivity: each instance under {count} instructions (#0 the suite's own, #1.. "
-                       "rewrites; a category: the mean of its tasks' figures)",
+        tables.append(((f"Instruction sensitivity: each instance under {count} instructions (#0 the suite's own, #1.. "
+                        "rewrites; a category: the mean of its tasks' figures)"),
                        ["category / task", "metric", "mean", "std", "worst", "best"], body))
     options = [row for row in results.rows if row.options]
     if options:
         body = [(row, [_label(row), "  ".join(f"{value:.2f}" for value in row.options["accuracy_per_permutation"])
                        if "accuracy_per_permutation" in row.options else f"mean {row.options['accuracy']:.2f}",
                        f"{row.options['consistency']:.2f}", f"{row.options.get('items', '')}"]) for row in options]
-        tables.append(("Option-order robustness: accuracy under each cyclic order of the options (0: the suite's), and "
-                       "consistency: the share of items right under every order", 
+        tables.append((("Option-order robustness: accuracy under each cyclic order of the options (0: the suite's), and "
+                        "consistency: the share of items right under every order"),
                        ["category / task", "accuracy per order", "consistency", "items"], body))
     split = [row for row in results.rows if row.split]
     if split:

@@ -45,7 +45,13 @@ def suite_rows_from_catalog(query: str, plugins_dirs: tuple[Path, ...], warn: Ec
     With ``instructions`` K > 0 each row is followed by its instance under K of the task's rewritten instructions
     (``instruction_rows``)."""
     from medsreg.build.pipeline import _catalog, _read_instances, suite_rows
-    from medsreg.build.suites import find_suite, missing_tasks, select_suite, suite_items, suite_sentence
+    from medsreg.build.suites import (
+        find_suite,
+        missing_tasks,
+        select_suite,
+        suite_items,
+        suite_sentence,
+    )
 
     catalog = _catalog(plugins_dirs, warn)
     suite = find_suite(catalog, query, "--suite").suite
@@ -69,7 +75,12 @@ def instruction_rows(suite: Any, pairs: list, count: int, warn: Echo) -> list[di
     same for every model); ``instruction`` is the index into the task's instructions (its ``Definition``). A task
     with fewer than K rewrites is evaluated under those it has, and a note says so."""
     from medsreg.build.plan import test_instances
-    from medsreg.build.render import choose_instruction, instruction_rewrites, row_rng, suite_row
+    from medsreg.build.render import (
+        choose_instruction,
+        instruction_rewrites,
+        row_rng,
+        suite_row,
+    )
 
     rows: list[dict[str, Any]] = []
     categories = {id(entry): category.name for category in suite.categories for entry in category.tasks}

@@ -29,14 +29,20 @@ from pathlib import Path
 from typing import Any
 
 from medsreg.errors import MedsregError
-from medsreg.evaluate.backends import Backend, BackendSettings, GenerationError, GenerationOptions, make_backend
+from medsreg.evaluate.backends import (
+    Backend,
+    BackendSettings,
+    GenerationError,
+    GenerationOptions,
+    make_backend,
+)
 from medsreg.evaluate.predictions import (
     PREDICTIONS,
     SUBMISSION,
     PredictionWriter,
     check_same_run,
-    is_main,
     config_sha256,
+    is_main,
     merge,
     prediction,
     prediction_files,
