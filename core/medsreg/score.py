@@ -673,7 +673,7 @@ def _robustness_tables(results: Results) -> list[tuple[str, list[str], list[tupl
                        f"{row.split['dirty_share']:.1f}%"])
                 for row in split for metric in row.scores]
         trained = (results.trained_on or {}).get("description") or "the model's training data"
-        tables.append((f"Clean vs dirty: instances that overlap {trained} (dirty) and the others",
+        tables.append((f"Clean vs dirty: dirty instances have an input that a training row holds; trained on {trained}",
                        ["category / task", "metric", "all", "clean (n)", "dirty (n)", "dirty share"], body))
     return tables
 
