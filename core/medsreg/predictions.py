@@ -25,6 +25,11 @@ empty outputs are no error, the ids MCQA.py still lists (task4-9) are scored as 
 rows of tasks no script scores are left out with a note, and each cell pandas would read as NaN
 (``official.PANDAS_NA``) is flagged, in the output and the reference alike.
 
+A ``--shuffle-options`` or ``--instructions`` run's lines under another option order or instruction
+(``permutation`` / ``instruction_index`` above 0) are kept apart in ``Predictions.variants``: the scores are computed
+on the suite's own prompts, the variants measure robustness. The ``contamination.json`` eval wrote into the run
+folder (which instances overlap the model's training data) is read into ``Predictions.contamination``.
+
 Which run the predictions come from (``Predictions.run``, carried into the results): the eval run
 folder (the one holding eval's ``config.json``: beside a ``predictions.jsonl``, or above the
 ``submission/`` folder of a submission CSV eval wrote), the sha256 of its generation settings
