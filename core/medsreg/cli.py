@@ -534,6 +534,10 @@ from medsreg.corpus.command import corpus_command
 
 cli.add_command(corpus_command, "corpus")
 
+from medsreg.export.command import export_command  # 'medsreg export': imports click only
+
+cli.add_command(export_command, "export")
+
 
 
 def main() -> None:

@@ -133,7 +133,7 @@ def run_eval(options: EvalOptions, *, say: Echo = print, warn: Echo = print) -> 
     rows = _permuted(first_per_task(suite.rows, options.limit), options.shuffle_options, warn)
     if not rows:
         raise MedsregError(f"suite {suite.name} has no rows to evaluate")
-    contamination = _contamination(options, rows, say) if shard.rank == 0 else None
+    contamination = _contamination(options, rows, say, warn) if shard.rank == 0 else None
     config = backend.settings()
     if options.shuffle_options > 1:  # a plain run keeps its hash
         config = {**config, "shuffle_options": options.shuffle_options}
@@ -202,15 +202,22 @@ def _permuted(rows: list[dict[str, Any]], permutations: int, warn: Echo) -> list
     return permuted.rows
 
 
-def _contamination(options: EvalOptions, rows: list[dict[str, Any]], say: Echo) -> Any:
+def _contamination(options: EvalOptions, rows: list[dict[str, Any]], say: Echo, warn: Echo) -> Any:
     """Which evaluated instances overlap the model's training data (``medsreg.contamination``): from ``--trained-on``,
-    else from the model folder's ``medsreg-train.json`` where ``medsreg train`` wrote one; None when neither says."""
-    from medsreg.contamination import RECORD, dirty_instances, resolve_training
+    else from the model folder's ``medsreg-train.json`` where ``medsreg train`` wrote one with its build; None when
+    neither says (a record without a build: a note)."""
+    from medsreg.contamination import RECORD, dirty_instances, read_json_object, resolve_training
 
     source = options.trained_on
     if source is None:
         folder = Path(options.model or "")
         if options.backend == "openai" or not (folder / RECORD).is_file():
+            return None
+        record = read_json_object(folder / RECORD, "the training record", "give --trained-on BUILD")
+        if not isinstance(record.get("trained_on"), dict):  # trained on data outside a build: nothing to compare with
+            why = record.get("trained_on_reason") or "it records no build"
+            warn(f"note: clean vs dirty: {folder / RECORD} names no build ({why}); give --trained-on BUILD to split "
+                 "the scores")
             return None
         source = folder
     training = resolve_training(source)  # a broken record is refused before anything is generated or written
