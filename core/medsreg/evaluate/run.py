@@ -206,7 +206,12 @@ def _contamination(options: EvalOptions, rows: list[dict[str, Any]], say: Echo, 
     """Which evaluated instances overlap the model's training data (``medsreg.contamination``): from ``--trained-on``,
     else from the model folder's ``medsreg-train.json`` where ``medsreg train`` wrote one with its build; None when
     neither says (a record without a build: a note)."""
-    from medsreg.contamination import RECORD, dirty_instances, read_json_object, resolve_training
+    from medsreg.contamination import (
+        RECORD,
+        dirty_instances,
+        read_json_object,
+        resolve_training,
+    )
 
     source = options.trained_on
     if source is None:
