@@ -88,6 +88,9 @@ def test_the_adapter_evaluates_as_its_merged_model_and_unlike_its_base(runner, p
 
     result = evaluate(runner, plugins, adapter, tmp_path / "adapter-eval")
     assert result.exit_code == 0, result.output
+    # trained on a dataset outside a build: its record names no build, which is a note, not a refusal
+    assert "note: clean vs dirty:" in result.output and "names no build" in result.output
+    assert not (tmp_path / "adapter-eval" / "contamination.json").exists()
     recorded = json.loads((tmp_path / "adapter-eval" / "config.json").read_text(encoding="utf-8"))
     assert recorded["config"]["base_model"] == str(model_dir.resolve())  # another base would be another run
 

@@ -71,7 +71,7 @@ def with_cached_value(path: Path, member: str, cell: str, cached: str) -> None:
     with zipfile.ZipFile(path) as archive:
         parts = {info.filename: archive.read(info) for info in archive.infolist()}
     xml = parts[member].decode()
-    xml, count = re.subn(rf'<c r="{cell}"( [^>]*)?><f>(.*?)</f><v\s*/>',
+    xml, count = re.subn(rf'<c r="{cell}"( [^>]*)?><f>(.*?)</f>(?:<v\s*/>|<v></v>)',  # <v></v> where lxml is installed
                          rf'<c r="{cell}" t="str"><f>\2</f><v>{cached}</v>', xml)
     assert count == 1, f"no formula cell {cell} in {member}"
     parts[member] = xml.encode()
