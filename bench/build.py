@@ -20,7 +20,8 @@ What it does:
 
    * ``build``: ``medsreg build`` of the default mixture of the training tasks and of the suite
      (decontaminated against it), through the library entry point ``pipeline.run_build``, with its
-     steps timed (read + plan with decontamination, write). Decontamination runs inside the worker
+     steps timed (read + plan with decontamination, write; within the write, each dataset's own time: its rows
+     rendered, written and hashed, per row for the suite vs the mixture). Decontamination runs inside the worker
      processes that read the tasks: its share is their lookup seconds divided by the workers, plus
      the index, over the build's wall time;
    * ``build without suites``: the same mixture with only the training plugin loaded (no suite, no
@@ -64,6 +65,7 @@ LEAKS = 12
 GOALS = {
     "build_over_pyarrow": 3.0,  # at most
     "rss_ratio": 1.2,  # at most, peak RSS at --scale x instances over peak RSS at --instances
+    "suite_over_mixture_per_row": 1.5,  # at most, a suite row's cost (rendered, written) over a mixture row's
 }
 
 WORDS = """
@@ -252,6 +254,19 @@ def phase_build(data: Path, output: Path, with_suites: bool, profile: bool = Fal
 
     for name in ("plan_build", "_read_instances", "_write", "_catalog", "_tokenization"):
         setattr(pipeline, name, timed(name, getattr(pipeline, name)))
+    from medsreg.build import writer
+
+    datasets_s: dict[str, float] = {}
+    write_dataset = writer._write_dataset
+
+    def timed_dataset(root, dataset, *args):  # each dataset's own cost: rendered (in the workers), written, hashed
+        start = time.perf_counter()
+        try:
+            return write_dataset(root, dataset, *args)
+        finally:
+            datasets_s[dataset.path] = datasets_s.get(dataset.path, 0.0) + time.perf_counter() - start
+
+    writer._write_dataset = timed_dataset
     medsreg.overlap.OverlapIndex.__init__ = timed("overlap_index", medsreg.overlap.OverlapIndex.__init__)
     rss_imports = _maxrss_mb()
     notes: list[str] = []
@@ -281,7 +296,8 @@ def phase_build(data: Path, output: Path, with_suites: bool, profile: bool = Fal
     times["decontaminate"] = times.get("overlap_index", 0.0) + result.decontamination_s / workers
     return {
         "workers": workers,
-        "build_s": seconds, "steps_s": times, "rss_after_imports_mb": rss_imports, "peak_rss_mb": _maxrss_mb(),
+        "build_s": seconds, "steps_s": times, "datasets_s": datasets_s, "rss_after_imports_mb": rss_imports,
+        "peak_rss_mb": _maxrss_mb(),
         "stats": result.stats, "suites": [suite.name for suite, _ in result.suites],
         "removed": removed, "notes": notes,
         "output_bytes": sum(path.stat().st_size for path in output.rglob("*") if path.is_file()),
@@ -378,7 +394,16 @@ def report(args: argparse.Namespace, planted: dict, gen_s: float, full: dict, ba
         "output_mb": full["output_bytes"] / 1e6, "baseline_mb": base["bytes"] / 1e6,
         "goals": GOALS, "python": sys.version.split()[0], "cpus": os.cpu_count(),
     }
-    figures["goals_met"] = {"build_over_pyarrow": ratio <= GOALS["build_over_pyarrow"]}
+    # each dataset's own cost per row (its rendering and writing; reading and decontamination are the plan's)
+    mixture_rows = full["stats"]["mixture"]["rows"]
+    suite_path = next(key for key in full["stats"] if key.startswith("suites/"))
+    suite_rows = full["stats"][suite_path]["rows"]
+    mixture_us = full["datasets_s"]["mixture"] / max(mixture_rows, 1) * 1e6
+    suite_us = full["datasets_s"][suite_path] / max(suite_rows, 1) * 1e6
+    figures.update(mixture_write_s=full["datasets_s"]["mixture"], suite_write_s=full["datasets_s"][suite_path],
+                   mixture_us_per_row=mixture_us, suite_us_per_row=suite_us, suite_over_mixture_per_row=suite_us / mixture_us)
+    figures["goals_met"] = {"build_over_pyarrow": ratio <= GOALS["build_over_pyarrow"],
+                            "suite_over_mixture_per_row": suite_us / mixture_us <= GOALS["suite_over_mixture_per_row"]}
     if scaled is not None:
         figures["scale"] = args.scale
         figures["scaled_instances"] = scaled["instances"]
@@ -406,6 +431,8 @@ def report(args: argparse.Namespace, planted: dict, gen_s: float, full: dict, ba
         f"{'     select, read sources, plan (without decontamination)':<62}{read_plan:>9.2f}",
         f"{'     decontamination (13-gram index of the suite, scan / workers)':<62}{steps.get('decontaminate', 0):>9.2f}",
         f"{'     write: render, hash, Arrow, card, manifest':<62}{steps.get('_write', 0):>9.2f}",
+        f"{'       mixture: render, shuffle, write, hash':<62}{figures['mixture_write_s']:>9.2f}{mixture_us:>9.2f}",
+        f"{'       suite: render, write, hash':<62}{figures['suite_write_s']:>9.2f}{suite_us:>9.2f}",
         f"{'B0 medsreg build without suites (mixture only)':<62}{bare['build_s']:>9.2f}",
         (f"{'P  pyarrow: from_pylist + IPC write of the same rows':<62}{base['pyarrow_write_s']:>9.2f}"
          f"{base['pyarrow_write_s'] * per:>9.2f}"),
@@ -417,6 +444,8 @@ def report(args: argparse.Namespace, planted: dict, gen_s: float, full: dict, ba
         (f"{'decontamination share of B':<62}{decon_share * 100:>8.1f}%   "
          f"({figures['removed']} removed = {len(planted['leaks'])} planted)"),
         f"{'(B - B0) / B: suites (rendering, writing, decontamination)':<62}{suites_share * 100:>8.1f}%",
+        (f"{'suite row / mixture row (each dataset: render, write, hash)':<62}{suite_us / mixture_us:>9.2f}x{'':>8}   "
+         f"<= {GOALS['suite_over_mixture_per_row']:.1f}  {ok('suite_over_mixture_per_row')}"),
         "",
         f"{'peak RSS, build process (B)':<62}{full['peak_rss_mb']:>9.0f} MB   (after imports {full['rss_after_imports_mb']:.0f} MB)",
         f"{'peak RSS, build without suites (B0)':<62}{bare['peak_rss_mb']:>9.0f} MB",

@@ -1,27 +1,27 @@
 """The training mixture at scale: one task at a time, in worker processes, through a seeded two-pass shuffle.
 
 A mixture can be millions of rows from a hundred task files; nothing here holds more than one
-task's instances and one shuffle bucket of rows at a time:
+task's instances and one shuffle bucket of rows at a time (per worker):
 
 1. ``survey`` (planning, also for --dry-run): each training task is read, its decontaminated
-   positions found, and its instances dropped again; the plan is made from the counts.
-2. ``render_tasks`` (writing): each task is read again, its planned rows are rendered in the
-   order of their shuffle bucket (``plan.row_buckets``) and written to a scratch Arrow file
-   holding one record batch per bucket.
-3. ``shuffled_tables``: for each bucket, its batch of every task file, permuted with
-   ``plan.bucket_order``: the mixture, a table at a time, for the writer (which removes the
-   scratch files with the rest of its scratch folder).
+   positions found, and its instances dropped again; the plan is made from the counts. Given a
+   ``pools`` folder (a build that writes), each task's training instances are kept there as read
+   (a pickle: a tenth of the cost of parsing and checking the task file again).
+2. ``render_tasks`` (writing): each task's instances (from ``pools``, else read again), its planned
+   rows rendered in the order of their shuffle bucket (``plan.row_buckets``) and written to a scratch
+   Arrow file holding one record batch per bucket.
+3. ``write_buckets``: for each bucket, its batch of every task file, permuted with ``plan.bucket_order``
+   and put straight into the dataset's shards (shards.py), bucket b as piece b; ``shuffled_tables``
+   gives the same tables to this process instead (for --tokenizer, which transforms the rows).
 
-Steps 1 and 2 run tasks in forked worker processes (both cores of a small machine); every
-random choice is seeded by the task, the row or the bucket, never by which worker ran what,
-so the bytes do not depend on the number of workers. Where fork is not available the tasks run
-one after the other in this process.
+All three steps run in forked worker processes (workers.py), the largest tasks first; every random
+choice is seeded by the task, the row or the bucket, never by which worker ran what, so the bytes do
+not depend on the number of workers.
 """
 
 from __future__ import annotations
 
-import multiprocessing
-import os
+import pickle
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -42,6 +42,8 @@ from medsreg.build.plan import (
     training_instances,
 )
 from medsreg.build.render import training_row
+from medsreg.build.shards import Piece, Shards
+from medsreg.build.workers import SHARED, in_workers
 from medsreg.catalog import Catalog, LoadedTask
 from medsreg.errors import MedsregError
 from medsreg.models import Instance
@@ -63,33 +65,6 @@ class Survey:
     """Errors reading found, and why instances its Split Type would train on are left out (warnings for the user)."""
     decontamination_s: float = 0.0
     """Seconds spent looking the task's inputs up in the overlap index (in whichever process read it)."""
-
-
-def default_workers() -> int:
-    """Worker processes: the CPUs this process may use."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
-
-
-# What forked workers inherit instead of receiving it pickled: the tasks and the overlap index.
-_SHARED: dict[str, Any] = {}
-
-
-@contextmanager
-def _workers(count: int, shared: dict[str, Any]) -> Iterator[Callable]:
-    """An ordered ``map`` over ``count`` forked processes sharing ``shared`` (or this process alone)."""
-    _SHARED.clear()
-    _SHARED.update(shared)
-    try:
-        if count <= 1 or "fork" not in multiprocessing.get_all_start_methods():
-            yield lambda function, jobs: map(function, jobs)
-            return
-        with multiprocessing.get_context("fork").Pool(count) as pool:
-            yield lambda function, jobs: pool.imap(function, jobs)
-    finally:
-        _SHARED.clear()
 
 
 # --------------------------------------------------------------------------- reading one task
@@ -117,8 +92,13 @@ def _instances_of(item: LoadedTask) -> Iterator[tuple[list[Instance] | None, lis
             item.task.instances = None
 
 
+def pool_path(pools: Path, task: str) -> Path:
+    """Where ``survey`` keeps a task's training instances for ``render_tasks``."""
+    return pools / (task.replace("/", "--") + ".pickle")
+
+
 def _survey_one(position: int) -> Survey:
-    item: LoadedTask = _SHARED["items"][position]
+    item: LoadedTask = SHARED["items"][position]
     with _instances_of(item) as (instances, problems):
         task = item.task
         if instances is None or not task.definition:
@@ -132,21 +112,30 @@ def _survey_one(position: int) -> Survey:
             where = f" ({item.data_path})" if item.data_path else ""
             return Survey(unavailable=left_out or f"{task.name}: its source gives no training instance{where}; check "
                           "that it is the complete release", problems=problems)
-        index = _SHARED["index"]
+        if SHARED["pools"] is not None:  # every training instance, decontaminated or not: mixtures may differ on that
+            with open(pool_path(SHARED["pools"], task.name), "wb") as handle:
+                pickle.dump(pool, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        index = SHARED["index"]
         start = time.perf_counter()
         removed = overlapping(index, (instance["input"] for instance in pool)) if index is not None else []
         return Survey(available=len(pool), removed=removed, definition=list(task.definition), problems=problems,
                       decontamination_s=time.perf_counter() - start)
 
 
-def survey(items: Sequence[LoadedTask], index: Any, *, workers: int = 1, progress: Any = None) -> list[Survey]:
-    """Pass 1: read each task, find what overlaps ``index`` (an ``OverlapIndex``, or None), and drop the instances.
+def survey(items: Sequence[LoadedTask], index: Any, *, workers: int = 1, progress: Any = None,
+           pools: Path | None = None, meanwhile: Callable[[], Any] | None = None) -> list[Survey]:
+    """Pass 1: read each task, find what overlaps ``index`` (an ``OverlapIndex``, or None), and drop the instances
+    (keeping the training ones in ``pools``, when given, for ``render_tasks``).
 
-    The parent's tasks get back their definition and, when unreadable, why (``item.unavailable``).
+    The parent's tasks get back their definition and, when unreadable, why (``item.unavailable``). ``meanwhile``:
+    work for this process while the workers read (once they are forked: nothing it does reaches them).
     """
     found: list[Survey] = []
-    with _workers(min(workers, len(items)), {"items": list(items), "index": index}) as map_:
-        for item, result in zip(items, map_(_survey_one, range(len(items)))):
+    with in_workers(min(workers, len(items)), {"items": list(items), "index": index, "pools": pools}) as map_:
+        results = map_(_survey_one, range(len(items)))
+        if meanwhile is not None:
+            meanwhile()
+        for item, result in zip(items, results):
             if result.definition:
                 item.task.definition = result.definition
             if result.unavailable is not None:
@@ -168,65 +157,115 @@ class _RenderJob:
     kept: int
     taken: int
     path: str
+    last_use: bool = True
+    """No later mixture of the build takes the task: its kept instances are deleted once loaded."""
+
+
+def _training_pool(item: LoadedTask, pools: Path | None, last_use: bool) -> tuple[list[Instance], list[str]]:
+    """The task's training instances: as ``survey`` kept them, else read again (and the errors reading gave)."""
+    kept = pool_path(pools, item.task.name) if pools is not None else None
+    if kept is not None and kept.is_file():
+        with open(kept, "rb") as handle:
+            pool = pickle.load(handle)  # written by this build's survey, in its own scratch folder
+        if last_use:  # its pages go back for the rows written next
+            kept.unlink()
+        return pool, []
+    with _instances_of(item) as (instances, problems):
+        return (training_instances(item.task) if instances is not None else []), problems
 
 
 def _render_one(job: _RenderJob) -> int:
     import pyarrow as pa
 
-    item: LoadedTask = _SHARED["items"][job.position]
-    plan: Plan = _SHARED["plan"]
-    schema, buckets, spec = _SHARED["schema"], _SHARED["buckets"], plan.spec
+    item: LoadedTask = SHARED["items"][job.position]
+    plan: Plan = SHARED["plan"]
+    schema, buckets, spec = SHARED["schema"], SHARED["buckets"], plan.spec
     task = item.task
-    with _instances_of(item) as (instances, problems):
-        removed = set(job.removed)
-        pool = [instance for position, instance in enumerate(training_instances(task) if instances is not None else [])
-                if position not in removed]
-        if len(pool) != job.kept:
-            raise MedsregError(f"{task.name}: its source changed while building ({len(pool):,} training instances "
-                               f"kept now, {job.kept:,} when planning{'; ' + problems[0] if problems else ''}); "
-                               "run the build again once the source is complete")
-        positions, repeats = draws(spec.seed, task.name, job.kept, job.taken)
-        bucket = row_buckets(spec.seed, task.name, len(positions), buckets)
-        order = np.argsort(bucket, kind="stable")
-        ends = np.cumsum(np.bincount(bucket, minlength=buckets))
-        with pa.OSFile(job.path, "wb") as sink, pa.ipc.new_file(sink, schema) as writer:
-            start = 0
-            for end in ends.tolist():  # one record batch per bucket, empty ones included: batch b is bucket b
-                rows = [training_row(task, pool, position, repeat, seed=spec.seed, p_original=spec.p_original,
-                                     p_zero_shot=spec.p_zero_shot, shots=spec.shots)
-                        for position, repeat in zip(positions[order[start:end]].tolist(),
-                                                    repeats[order[start:end]].tolist())]
+    instances, problems = _training_pool(item, SHARED["pools"], job.last_use)
+    removed = set(job.removed)
+    pool = [instance for position, instance in enumerate(instances) if position not in removed] if removed else instances
+    if len(pool) != job.kept:
+        raise MedsregError(f"{task.name}: its source changed while building ({len(pool):,} training instances "
+                           f"kept now, {job.kept:,} when planning{'; ' + problems[0] if problems else ''}); "
+                           "run the build again once the source is complete")
+    positions, repeats = draws(spec.seed, task.name, job.kept, job.taken)
+    bucket = row_buckets(spec.seed, task.name, len(positions), buckets)
+    order = np.argsort(bucket, kind="stable")
+    ends = np.cumsum(np.bincount(bucket, minlength=buckets))
+    start = 0
+    for number, end in enumerate(ends.tolist()):  # a file per bucket with rows: pass 3 deletes each once it is used
+        if end > start:
+            rows = [training_row(task, pool, position, repeat, seed=spec.seed, p_original=spec.p_original,
+                                 p_zero_shot=spec.p_zero_shot, shots=spec.shots)
+                    for position, repeat in zip(positions[order[start:end]].tolist(), repeats[order[start:end]].tolist())]
+            with pa.OSFile(str(bucket_file(Path(job.path), number)), "wb") as sink, \
+                    pa.ipc.new_stream(sink, schema) as writer:
                 writer.write_batch(pa.RecordBatch.from_pylist(rows, schema=schema))
-                start = end
+        start = end
     return len(positions)
 
 
+def bucket_file(stem: Path, bucket: int) -> Path:
+    """The scratch file of a task's rows in one bucket (none when it has no row there)."""
+    return stem.with_name(f"{stem.name}-{bucket:05d}.arrow")
+
+
 def render_tasks(plan: Plan, items: dict[str, LoadedTask], schema: Any, scratch: Path, *, workers: int = 1,
-                 progress: Any = None) -> list[Path]:
-    """Pass 2: one scratch Arrow file per task of the plan (in plan order), batch b holding its rows of bucket b."""
+                 progress: Any = None, pools: Path | None = None, later: frozenset[str] = frozenset()) -> list[Path]:
+    """Pass 2: per task of the plan, a scratch Arrow file of its rows in each bucket (``bucket_file``); returns the
+    tasks' file stems, in plan order.
+
+    ``pools``: the folder ``survey`` kept the training instances in (tasks missing there are read again); ``later``:
+    the tasks a mixture written after this one takes (their instances are kept for it)."""
     scratch.mkdir(parents=True, exist_ok=True)
     shared = [items[row.task.name] for row in plan.rows]
-    paths = [scratch / f"task-{number:05d}.arrow" for number in range(len(plan.rows))]
-    jobs = [_RenderJob(position, plan.removed.get(row.task.name, []), row.kept, row.taken, str(path))
-            for position, (row, path) in enumerate(zip(plan.rows, paths))]
-    state = {"items": shared, "plan": plan, "schema": schema, "buckets": bucket_count(plan.total)}
-    with _workers(min(workers, len(jobs)), state) as map_:
+    paths = [scratch / f"task-{number:05d}" for number in range(len(plan.rows))]
+    jobs = [_RenderJob(position, plan.removed.get(row.task.name, []), row.kept, row.taken, str(path),
+                       row.task.name not in later) for position, (row, path) in enumerate(zip(plan.rows, paths))]
+    # the largest tasks first, so that no worker is left with a big one while the others wait (the files are named by
+    # plan position: the order they are made in changes nothing)
+    jobs.sort(key=lambda job: -job.taken)
+    state = {"items": shared, "plan": plan, "schema": schema, "buckets": bucket_count(plan.total), "pools": pools}
+    with in_workers(min(workers, len(jobs)), state) as map_:
         for rows in map_(_render_one, jobs):
             if progress is not None:
                 progress.update(rows)
     return paths
 
 
-def shuffled_tables(plan: Plan, paths: list[Path], schema: Any) -> Iterator[Any]:
-    """Pass 3: the mixture in its final order, one bucket (a pyarrow Table) at a time."""
+# --------------------------------------------------------------------------- the buckets, in their final order
+
+
+def bucket_table(plan: Plan, paths: list[Path], schema: Any, bucket: int) -> Any:
+    """Bucket ``bucket`` of the mixture in its final order: the tasks' rows there, in plan order, permuted (a pyarrow
+    Table). Its scratch files are deleted: each bucket is made once."""
     import pyarrow as pa
 
+    files = [path for path in (bucket_file(stem, bucket) for stem in paths) if path.exists()]
+    # memory-mapped: the take reads the rows where the page cache holds them, instead of from a copy in fresh memory;
+    # deleted once taken, so that the shards written next reuse their pages (the mappings go with the batches)
+    batches = [pa.ipc.open_stream(pa.memory_map(str(path))).read_next_batch() for path in files]
+    table = pa.Table.from_batches(batches, schema=schema)
+    taken = table.take(bucket_order(plan.spec.seed, bucket, table.num_rows))
+    for path in files:
+        path.unlink()
+    return taken
+
+
+def shuffled_tables(plan: Plan, paths: list[Path], schema: Any) -> Iterator[Any]:
+    """Pass 3 in this process: the mixture in its final order, one bucket (a pyarrow Table) at a time."""
     for bucket in range(bucket_count(plan.total)):
-        batches = []
-        for path in paths:
-            with pa.OSFile(str(path)) as source:  # read, not memory-mapped: the batch's pages are freed after
-                batch = pa.ipc.open_file(source).get_batch(bucket)
-            if batch.num_rows:
-                batches.append(batch)
-        table = pa.Table.from_batches(batches, schema=schema)
-        yield table.take(bucket_order(plan.spec.seed, bucket, table.num_rows))
+        yield bucket_table(plan, paths, schema, bucket)
+
+
+def _write_bucket(bucket: int) -> Piece:
+    table = bucket_table(SHARED["plan"], SHARED["paths"], SHARED["schema"], bucket)
+    return SHARED["shards"].put(bucket, [table])
+
+
+def write_buckets(plan: Plan, paths: list[Path], schema: Any, shards: Shards, *, workers: int = 1) -> Iterator[Piece]:
+    """Pass 3 in the workers: each bucket in its final order put into ``shards`` as piece ``bucket``; the pieces, in order."""
+    buckets = bucket_count(plan.total)
+    state = {"plan": plan, "paths": paths, "schema": schema, "shards": shards}
+    with in_workers(min(workers, buckets), state) as map_:
+        yield from map_(_write_bucket, range(buckets))

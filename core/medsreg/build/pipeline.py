@@ -16,7 +16,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from medsreg.build.mixture import Survey, default_workers, render_tasks, shuffled_tables, survey
+from medsreg.build.mixture import Survey, render_tasks, shuffled_tables, survey, write_buckets
 from medsreg.build.plan import (
     Plan,
     Selected,
@@ -41,7 +41,8 @@ from medsreg.build.suites import (
     status_word,
     unreadable,
 )
-from medsreg.build.writer import MIXTURE_PATH, mixture_path, suite_path
+from medsreg.build.workers import default_workers
+from medsreg.build.writer import MIXTURE_PATH, mixture_path, scratch_beside, suite_path
 from medsreg.catalog import Catalog, LoadedMixture, LoadedSuite, LoadedTask
 from medsreg.errors import MedsregError
 from medsreg.models import MixtureEntry, MixtureSpec, Suite, Task
@@ -136,9 +137,19 @@ def run_build(options: BuildOptions, *, say: Echo = print, warn: Echo = print) -
     tokenization = _tokenization(options)  # before any reading: a bad tokenizer is reported at once
     catalog = _catalog(options.plugins_dirs, warn)
     requests, skipped_mixtures = _requests(options, spec_file, catalog)
+    if options.dry_run:
+        return _run(options, catalog, requests, skipped_mixtures, spec_file, tokenization, None, say, warn)
+    # what the build keeps between reading and writing: the training tasks' instances, read once
+    with scratch_beside(options.output) as pools:
+        return _run(options, catalog, requests, skipped_mixtures, spec_file, tokenization, pools, say, warn)
+
+
+def _run(options: BuildOptions, catalog: Catalog, requests: list[MixtureRequest], skipped_mixtures: list[tuple[str, str]],
+         spec_file: MixtureSpec | None, tokenization: Any, pools: Path | None, say: Echo, warn: Echo) -> BuildResult:
     is_default = spec_file is None and options.mixture is None
     build = partial(plan_build, catalog=catalog, suite_names=options.suites, warn=warn, suites_only_ok=is_default,
-                    workers=options.worker_count, quiet=options.quiet, require_complete=options.require_complete)
+                    workers=options.worker_count, quiet=options.quiet, require_complete=options.require_complete,
+                    pools=pools)
     result = build(requests)
     if any(request.registered for request in requests) and not result.plans:
         warn("note: no registered mixture has a training task that can be read here, so the default spec is built")
@@ -169,7 +180,7 @@ def run_build(options: BuildOptions, *, say: Echo = print, warn: Echo = print) -
 
     counts = {plan.path: tokenization.fresh() for plan in result.plans} if tokenization is not None else {}
     result.stats = _write(options, is_default and result.from_samples, catalog, result.plans, result.suites,
-                          counts, result.coverage)
+                          counts, result.coverage, pools)
     result.dropped = {path: step.counts.dropped_by_task() for path, step in counts.items()}
     result.output = options.output
     say(_summary(result))
@@ -189,7 +200,7 @@ def run_build(options: BuildOptions, *, say: Echo = print, warn: Echo = print) -
 
 def plan_build(requests: list[MixtureRequest], catalog: Catalog, suite_names: tuple[str, ...] = (),
                warn: Echo = print, *, suites_only_ok: bool = False, workers: int = 1, quiet: bool = True,
-               require_complete: bool = False) -> BuildResult:
+               require_complete: bool = False, pools: Path | None = None) -> BuildResult:
     """Everything but the writing: the suites and the test sets (read here), the training tasks (surveyed once each,
     however many mixtures take them), a plan per mixture.
 
@@ -198,7 +209,8 @@ def plan_build(requests: list[MixtureRequest], catalog: Catalog, suite_names: tu
     ``suites_only_ok``: when no training task is available but a suite is, build the suites alone (an
     evaluation-only installation running the default spec) instead of failing. A registered mixture of the default
     build without a readable task is left out (``skipped_mixtures``). ``workers``: processes reading the training
-    tasks; ``quiet``: no progress bar.
+    tasks; ``quiet``: no progress bar; ``pools``: a folder where the training tasks' instances are kept as read, for
+    the writing (a build that writes; none for a dry run).
     """
     from medsreg.overlap import OverlapIndex
 
@@ -248,7 +260,9 @@ def plan_build(requests: list[MixtureRequest], catalog: Catalog, suite_names: tu
     # a task two mixtures take is read and checked once
     items = list({id(choice.item): choice.item for selected, _ in chosen for choice in selected}.values())
     with progress_bar("reading training tasks", len(items), quiet, unit=" tasks") as bar:
-        found = dict(zip(map(id, items), survey(items, index, workers=workers, progress=bar)))
+        # a build that writes needs datasets (a second to import): imported while the workers read, not after
+        found = dict(zip(map(id, items), survey(items, index, workers=workers, progress=bar, pools=pools,
+                                                meanwhile=_import_datasets if pools is not None else None)))
     for problem in {problem: None for result in found.values() for problem in result.problems}:
         warn(f"warning: {problem}")
     suites = [selection.plan for selection in selections]
@@ -465,6 +479,10 @@ def _read_instances(items: list[LoadedTask], warn: Echo) -> None:
 # --------------------------------------------------------------------------- output
 
 
+def _import_datasets() -> None:
+    import datasets.arrow_writer  # noqa: F401  (the writer's: Features, ArrowWriter, DatasetInfo)
+
+
 def training_features():
     from datasets import Features, Value
 
@@ -511,38 +529,52 @@ def _tokenization(options: BuildOptions) -> Any:
 
 
 def _write(options: BuildOptions, default_samples: bool, catalog: Catalog, plans: list[Plan], suites: list[SuitePlan],
-           tokenization: dict[str, Any], coverage: Coverage | None = None) -> dict[str, dict]:
+           tokenization: dict[str, Any], coverage: Coverage | None = None, pools: Path | None = None) -> dict[str, dict]:
     """Hand the datasets to the writer; ``default_samples``: the default spec over the bundled samples (the card says
-    so); ``tokenization``: {mixture path: its --tokenizer step}, empty without --tokenizer."""
+    so); ``tokenization``: {mixture path: its --tokenizer step}, empty without --tokenizer; ``pools``: where planning
+    kept the training tasks' instances."""
+    from medsreg.build.suitebuild import suite_pieces
     from medsreg.build.writer import OutputDataset, tables_of, write_build
 
     rendered = training_features()
+    schema = rendered.arrow_schema
     items = {item.task.name: item for item in catalog.tasks}
+    workers = options.worker_count
 
-    def mixture(plan: Plan, step: Any) -> Callable[[Path], Iterator[Any]]:
-        def tables(scratch: Path) -> Iterator[Any]:
-            with progress_bar(f"rendering {plan.path}", plan.total, options.quiet) as bar:
-                paths = render_tasks(plan, items, rendered.arrow_schema, scratch, workers=options.worker_count,
-                                     progress=bar)
-            shuffled = shuffled_tables(plan, paths, rendered.arrow_schema)
-            if step is None:
-                yield from shuffled
-            else:  # only the mixtures are tokenized: suites are prompts for generation
-                rows = (row for table in shuffled for row in table.to_pylist())
-                yield from tables_of(step.rows(rows), step.features(rendered), plan.path)
+    def render(plan: Plan, scratch: Path) -> list[Path]:
+        after = [other for number, other in enumerate(plans) if number > next(i for i, p in enumerate(plans) if p is plan)]
+        later = frozenset(row.task.name for other in after for row in other.rows)  # their instances stay kept
+        with progress_bar(f"rendering {plan.path}", plan.total, options.quiet) as bar:
+            return render_tasks(plan, items, schema, scratch, workers=workers, progress=bar, pools=pools, later=later)
+
+    def mixture(plan: Plan) -> Callable[[Path, Any], Iterator[Any]]:
+        def pieces(scratch: Path, shards: Any) -> Iterator[Any]:  # the workers write the shards
+            yield from write_buckets(plan, render(plan, scratch), schema, shards, workers=workers)
+        return pieces
+
+    def tokenized(plan: Plan, step: Any) -> Callable[[Path], Iterator[Any]]:
+        def tables(scratch: Path) -> Iterator[Any]:  # only the mixtures are tokenized: suites are prompts for generation
+            shuffled = shuffled_tables(plan, render(plan, scratch), schema)
+            rows = (row for table in shuffled for row in table.to_pylist())
+            yield from tables_of(step.rows(rows), step.features(rendered), plan.path)
         return tables
 
     # the writer draws the progress bars (on a terminal only, not with --quiet or in CI)
     datasets = []
     for plan in plans:
         step = tokenization.get(plan.path)
-        datasets.append(OutputDataset(path=plan.path, split="train", tables=mixture(plan, step),
-                                      features=rendered if step is None else step.features(rendered),
-                                      total=None if step is not None and options.pack else plan.total))
+        if step is None:
+            datasets.append(OutputDataset(path=plan.path, split="train", pieces=mixture(plan), features=rendered,
+                                          total=plan.total))
+        else:
+            datasets.append(OutputDataset(path=plan.path, split="train", tables=tokenized(plan, step),
+                                          features=step.features(rendered), total=None if options.pack else plan.total))
     for suite, pairs in suites:
+        features = suite_features()
         datasets.append(OutputDataset(
-            path=suite_path(suite.name), split="test", features=suite_features(),
-            rows=lambda suite=suite, pairs=pairs: suite_rows(suite, pairs),
+            path=suite_path(suite.name), split="test", features=features,
+            pieces=lambda scratch, shards, plan=(suite, pairs), schema=features.arrow_schema: suite_pieces(
+                plan, schema, shards, workers=workers),
             total=sum(len(test_instances(task)) for _, task in pairs),
         ))
 

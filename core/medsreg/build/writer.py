@@ -1,21 +1,24 @@
 """Writing a build to disk: streamed, reproducible and atomic.
 
-This module owns the bytes of ``OUT/``: every dataset is streamed in batches into Arrow
-files laid out exactly as ``datasets.DatasetDict.save_to_disk`` lays them out (so
-``datasets.load_from_disk`` reads them), the optional Parquet / JSONL export, the content
-hash of each dataset, and the swap of the finished directory into place.
+This module owns the layout of ``OUT/``: every dataset is streamed into Arrow files laid out
+exactly as ``datasets.DatasetDict.save_to_disk`` lays them out (so ``datasets.load_from_disk``
+reads them; the files' bytes are shards.py's), the optional Parquet / JSONL export, the split
+metadata, the swap of the finished directory into place, and the scratch folders a build keeps
+between its steps.
 
-* Streaming: a dataset is a generator of rows (converted ``BATCH_ROWS`` at a time) or of
-  pyarrow tables; nothing holds a whole dataset, so memory stays flat from thousands to
-  millions of rows. A table producer gets a scratch folder inside the partial build, removed
-  once its dataset is written (or with the partial build).
-* Reproducible: the same rows give the same bytes. The content hash is the sha256 of the
-  dataset's Arrow files concatenated in order (``cat OUT/mixture/train/data-*.arrow | sha256sum``);
-  the datasets fingerprint is derived from it, and nothing written holds a time or a machine path.
+* Streaming: a dataset is a generator of rows (converted ``BATCH_ROWS`` at a time), of pyarrow
+  tables, or of pieces that worker processes wrote straight into its shards (``Shards.put``);
+  nothing holds a whole dataset, so memory stays flat from thousands to millions of rows. A
+  producer gets a scratch folder inside the partial build, removed once its dataset is written
+  (or with the partial build).
+* Reproducible: the same rows give the same bytes, whichever process wrote them. The content hash
+  is the sha256 of the dataset's Arrow files concatenated in order (``cat OUT/mixture/train/data-*.arrow
+  | sha256sum``), computed as they are written; the datasets fingerprint is derived from it, and
+  nothing written holds a time or a machine path.
 * Atomic: everything is written into ``.<name>.partial-<pid>`` beside the output and
   renamed on success; an overwritten output is moved to ``.<name>.old-<pid>`` and deleted
-  only after the new one is in place. Leftovers of killed builds are cleaned (or, for an
-  interrupted swap, restored) by the next build.
+  only after the new one is in place. Leftovers of killed builds (and their ``.<name>.scratch-<pid>``)
+  are cleaned (or, for an interrupted swap, restored) by the next build.
 
 datasets and pyarrow are imported inside the functions: importing this module stays cheap.
 """
@@ -35,6 +38,7 @@ from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from medsreg.build.shards import Piece, Shards, shard_name
 from medsreg.errors import MedsregError
 from medsreg.progress import progress_bar
 
@@ -72,6 +76,9 @@ class OutputDataset:
     """Rows expected, when known: only for the progress bar."""
     tables: Callable[[Path], Iterator[pa.Table]] | None = None
     """Instead of ``rows``: called once with a scratch folder; yields pyarrow tables of the features' schema."""
+    pieces: Callable[[Path, Shards], Iterator[Piece]] | None = None
+    """Instead of ``rows``: called once with a scratch folder and the dataset's ``Shards``, which it hands to worker
+    processes that put the tables there (``Shards.put``, pieces numbered from 0); yields the placed pieces in order."""
 
 
 def canonical_lines(rows: Iterable[dict[str, Any]]) -> bytes:
@@ -99,6 +106,25 @@ def suite_path(suite_name: str) -> str:
 
 
 # --------------------------------------------------------------------------- the build directory
+
+
+@contextlib.contextmanager
+def scratch_beside(output: Path) -> Iterator[Path]:
+    """A private folder beside ``output`` for what a build keeps between its steps (the training tasks' instances as
+    read once); removed on exit, or by the next build if this one is killed. Beside the output, not in the system's
+    temp folder: it takes room in proportion to the data, which the output's disk is chosen to have."""
+    target = Path(os.path.abspath(output))
+    folder = target.parent / f".{target.name}.scratch-{os.getpid()}"
+    try:
+        if folder.exists():
+            shutil.rmtree(folder)
+        folder.mkdir(parents=True)
+    except OSError as error:
+        raise MedsregError(_write_failure(error, output)) from error
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def write_build(
@@ -207,11 +233,13 @@ def _swap_into_place(partial: Path, target: Path, shown: Path, overwrite: bool) 
 
 def _clean_leftovers(parent: Path, name: str, target: Path) -> None:
     """Remove partial builds of dead processes; put back an output whose replacement was interrupted mid-swap."""
-    pattern = re.compile(rf"^\.{re.escape(name)}\.(partial|old)-(\d+)$")
+    pattern = re.compile(rf"^\.{re.escape(name)}\.(partial|old|scratch)-(\d+)$")
     for entry in sorted(parent.iterdir()):
         match = pattern.match(entry.name)
         if not match or not entry.is_dir() or _process_alive(int(match.group(2))):
             continue
+        if match.group(1) == "scratch" and int(match.group(2)) == os.getpid():
+            continue  # this build's own, in use
         if match.group(1) == "old" and not (target.exists() or target.is_symlink()):
             with contextlib.suppress(OSError):  # left in place, it is retried by the next build
                 os.rename(entry, target)
@@ -256,40 +284,45 @@ def _write_text(path: Path, text: str) -> None:
 
 def _write_dataset(root: Path, dataset: OutputDataset, export: str | None, quiet: bool, max_shard_bytes: int) -> dict:
     """Stream one dataset into ``root/path`` (the DatasetDict layout) and the export; return its stats."""
-    import pyarrow as pa
-
     dict_dir = root / dataset.path
     split_dir = dict_dir / dataset.split
     split_dir.mkdir(parents=True)
     # the exact bytes DatasetDict.save_to_disk writes
     _write_text(dict_dir / "dataset_dict.json", json.dumps({"splits": [dataset.split]}))
 
-    shards = _ShardWriter(split_dir, dataset.features, max_shard_bytes)
+    shards = Shards(split_dir, dataset.features, max_shard_bytes)
     exporter = _Exporter(root, dataset, export)
     scratch = root / SCRATCH / dataset.path.replace("/", "--")
     progress = progress_bar(f"writing {dataset.path}", dataset.total, quiet)
     try:
-        if dataset.tables is not None:
-            tables = dataset.tables(scratch)
+        if dataset.pieces is not None:
+            for piece in dataset.pieces(scratch, shards):
+                shards.absorb(piece)
+                if exporter.active:
+                    for table in shards.tables(piece):
+                        exporter.write(table)
+                progress.update(piece.rows)
         else:
-            tables = tables_of(dataset.rows() if dataset.rows is not None else iter(()), dataset.features, dataset.path)
-        schema = dataset.features.arrow_schema
-        for table in tables:
-            if not table.schema.equals(schema):
-                raise ValueError(f"a table of {dataset.path!r} does not have the schema of its features: "
-                                 f"{table.schema} != {schema}")
-            shards.write(table)
-            exporter.write(table)
-            progress.update(table.num_rows)
-        shard_rows, num_bytes = shards.finish()
+            if dataset.tables is not None:
+                tables = dataset.tables(scratch)
+            else:
+                tables = tables_of(dataset.rows() if dataset.rows is not None else iter(()), dataset.features,
+                                   dataset.path)
+            schema = dataset.features.arrow_schema
+            for table in tables:
+                if not table.schema.equals(schema):
+                    raise ValueError(f"a table of {dataset.path!r} does not have the schema of its features: "
+                                     f"{table.schema} != {schema}")
+                shards.write(table)
+                exporter.write(table)
+                progress.update(table.num_rows)
+        shard_rows, num_bytes, content_hash = shards.finish()
         exporter.finish()
     finally:
         progress.close()
-        shards.close()
         exporter.close()
         shutil.rmtree(scratch, ignore_errors=True)
 
-    content_hash = shards.sha256()
     _write_split_metadata(split_dir, dataset, shard_rows, num_bytes, content_hash)
     return {"split": dataset.split, "rows": sum(shard_rows), "sha256": content_hash}
 
@@ -336,7 +369,7 @@ def _write_split_metadata(split_dir: Path, dataset: OutputDataset, shard_rows: l
 
     count = len(shard_rows)
     state = {
-        "_data_files": [{"filename": _shard_name(index, count)} for index in range(count)],
+        "_data_files": [{"filename": shard_name(index, count)} for index in range(count)],
         "_fingerprint": _fingerprint(dataset, content_hash),
         "_format_columns": None,
         "_format_kwargs": {},
@@ -354,75 +387,6 @@ def _write_split_metadata(split_dir: Path, dataset: OutputDataset, shard_rows: l
     _write_text(split_dir / "dataset_info.json", json.dumps({key: info[key] for key in sorted(info)}, indent=2))
 
 
-def _shard_name(index: int, count: int) -> str:
-    return f"data-{index:05d}-of-{count:05d}.arrow"
-
-
-class _ShardWriter:
-    """Arrow stream files of at most ``max_bytes`` each, named as save_to_disk names them once their count is known."""
-
-    def __init__(self, folder: Path, features: datasets.Features, max_bytes: int) -> None:
-        self.folder = folder
-        self.features = features
-        self.max_bytes = max_bytes
-        self.rows = 0
-        self.shard_rows: list[int] = []
-        self.shard_bytes: list[int] = []
-        self.files: list[Path] = []
-        self._writer = None
-
-    def _pending(self, index: int) -> Path:
-        return self.folder / f"data-{index:05d}.arrow.pending"
-
-    def _open(self) -> None:
-        from datasets.arrow_writer import ArrowWriter
-
-        self._writer = ArrowWriter(features=self.features, path=str(self._pending(len(self.shard_rows))))
-        self.shard_rows.append(0)
-        self.shard_bytes.append(0)
-
-    def _close_current(self) -> None:
-        self._writer.finalize()
-        self._writer.close()
-        self._writer = None
-
-    def write(self, table) -> None:
-        if self._writer is not None and self.shard_bytes[-1] >= self.max_bytes:
-            self._close_current()
-        if self._writer is None:
-            self._open()
-        self._writer.write_table(table)
-        self.rows += table.num_rows
-        self.shard_rows[-1] += table.num_rows
-        self.shard_bytes[-1] += table.nbytes
-
-    def finish(self) -> tuple[list[int], int]:
-        """Close the last shard and give the files their final names; (rows per shard, Arrow bytes)."""
-        if self._writer is None and not self.shard_rows:
-            self._open()  # an empty dataset still gets one (empty) data file with its schema
-        if self._writer is not None:
-            self._close_current()
-        count = len(self.shard_rows)
-        self.files = [self.folder / _shard_name(index, count) for index in range(count)]
-        for index, path in enumerate(self.files):
-            os.rename(self._pending(index), path)
-        return list(self.shard_rows), sum(self.shard_bytes)
-
-    def sha256(self) -> str:
-        """Of the finished files' bytes, in order."""
-        digest = hashlib.sha256()
-        for path in self.files:
-            with open(path, "rb") as handle:
-                while block := handle.read(1 << 22):
-                    digest.update(block)
-        return digest.hexdigest()
-
-    def close(self) -> None:
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
-
-
 class _Exporter:
     """The optional export file of one dataset, written from the same batches as the Arrow files."""
 
@@ -430,6 +394,7 @@ class _Exporter:
         self.export = export
         self._parquet = None
         self._jsonl = None
+        self.active = export is not None
         if export is None:
             return
         folder = root / "export"

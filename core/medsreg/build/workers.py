@@ -1,0 +1,55 @@
+"""The build's worker processes: an ordered map over forked processes that inherit what they work on.
+
+Every parallel step of a build (reading and rendering training tasks, writing the mixture's shuffle
+buckets, rendering a suite) maps a function over job numbers with ``in_workers``. The workers are
+forked after the parent has set ``SHARED``, so the tasks, their instances, the overlap index and the
+shard sink reach them without being pickled; a job's result comes back pickled, so it stays small
+(counts, paths, a placement). Jobs never depend on which worker runs them, so the bytes written do
+not depend on the number of workers. Where fork is not available the jobs run one after the other
+in this process, through the same functions.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+SHARED: dict[str, Any] = {}
+"""What the jobs of the running ``in_workers`` read (set in the parent before the fork)."""
+
+
+def default_workers() -> int:
+    """Worker processes: the CPUs this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def can_fork() -> bool:
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+def context() -> Any:
+    """The multiprocessing context the workers are made with (for locks and shared values they inherit)."""
+    return multiprocessing.get_context("fork" if can_fork() else None)
+
+
+@contextmanager
+def in_workers(count: int, shared: dict[str, Any]) -> Iterator[Callable]:
+    """An ordered ``map(function, jobs)`` over ``count`` forked processes that see ``shared`` in ``SHARED``
+    (or this process alone, with one worker or without fork)."""
+    SHARED.clear()
+    SHARED.update(shared)
+    try:
+        if count <= 1 or not can_fork():
+            yield lambda function, jobs: map(function, jobs)
+            return
+        with context().Pool(count) as pool:
+            # chunksize 1: jobs are whole tasks or buckets, and a job may wait for the one before it (shards.py)
+            yield lambda function, jobs: pool.imap(function, jobs, chunksize=1)
+    finally:
+        SHARED.clear()
