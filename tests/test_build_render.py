@@ -199,3 +199,60 @@ def test_row_random_is_keyed_uniform_and_unbiased():
     assert len(set(picked)) == 4 and set(picked) <= set(range(10))
     firsts = Counter(RowRandom(str(i)).sample(["a", "b", "c"], 1)[0] for i in range(3_000))
     assert all(abs(count - 1_000) < 120 for count in firsts.values())
+
+
+# --------------------------------------------------------------------------- the build's columns
+
+
+def _through_scratch(batches):
+    """A table of record batches, each written to an IPC stream and read back, as mixture.py's scratch files are."""
+    import pyarrow as pa
+
+    read = []
+    for batch in batches:
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, batch.schema) as writer:
+            writer.write_batch(batch)
+        read.append(pa.ipc.open_stream(sink.getvalue()).read_next_batch())
+    return pa.Table.from_batches(read)
+
+
+@pytest.mark.parametrize("cuts", [(60,), (60, 62), (25, 60, 62)], ids=["one batch", "two tasks", "three batches"])
+def test_assembled_batches_are_the_rows_with_their_bytes_and_nbytes(cuts):
+    """mixture.py keeps the parts of rows in narrow scratch batches and makes the mixture's batches of them in Arrow
+    (``assemble``) before a bucket is shuffled: the shuffled table is the one the build made before of ``training_row``'s
+    dicts (``from_pylist`` per task and bucket, through the scratch, shuffled), value for value, serialized byte for
+    byte, with the same ``nbytes`` per column (which decides where save_to_disk starts a shard)."""
+    import numpy as np
+    import pyarrow as pa
+    from medsreg.build.mixture import assemble, scratch_schema
+    from medsreg.build.pipeline import training_features
+    from medsreg.build.render import training_parts
+
+    schema = training_features().arrow_schema
+    named = make_task("p/named", 30, definition=["original", "rewrite 1"])
+    bare = Task(name="p/bare", definition=["Answer."], categories=[], source=[],
+                instances=[{"id": "only", "input": "x", "output": []}])  # no legacy id, category, source, output
+    chosen = [(named, position, repeat) for repeat in range(2) for position in range(30)] + [(bare, 0, 0), (bare, 0, 1)]
+    chosen = chosen[:cuts[-1]]  # a scratch batch holds the rows of one task in one bucket
+    options = {"seed": 3, "p_original": 0.5, "p_zero_shot": 0.3, "shots": 3}
+    rows = [training_row(task, task.instances, position, repeat, **options) for task, position, repeat in chosen]
+    parts = [training_parts(task, task.instances, position, repeat, **options) for task, position, repeat in chosen]
+    system, user, completion, instruction, shot_ids = zip(*parts)
+    columns = [system, user, completion, [task.instances[position]["id"] for task, position, _ in chosen], instruction,
+               shot_ids, [repeat for *_, repeat in chosen]]
+    scratch = scratch_schema(schema)
+    made, expected = [], []
+    for start, end in zip((0, *cuts), cuts):
+        narrow = pa.RecordBatch.from_arrays([pa.array(column[start:end], type=field.type)
+                                             for column, field in zip(columns, scratch)], schema=scratch)
+        made.append(assemble(_through_scratch([narrow]).to_batches()[0], chosen[start][0], schema))
+        expected.append(pa.RecordBatch.from_pylist(rows[start:end], schema=schema))
+    order = np.random.default_rng(0).permutation(len(rows))
+    made = pa.Table.from_batches(made, schema=schema).take(order)
+    expected = _through_scratch(expected).take(order)
+    assert made.to_pylist() == expected.to_pylist()
+    assert {name: made.column(name).nbytes for name in schema.names} == \
+        {name: expected.column(name).nbytes for name in schema.names}
+    assert [batch.serialize().to_pybytes() for batch in made.combine_chunks().to_batches(max_chunksize=25)] == \
+        [batch.serialize().to_pybytes() for batch in expected.combine_chunks().to_batches(max_chunksize=25)]

@@ -8,11 +8,14 @@ task's instances and one shuffle bucket of rows at a time (per worker):
    ``pools`` folder (a build that writes), each task's training instances are kept there as read
    (a pickle: a tenth of the cost of parsing and checking the task file again).
 2. ``render_tasks`` (writing): each task's instances (from ``pools``, else read again), its planned
-   rows rendered in the order of their shuffle bucket (``plan.row_buckets``) and written to a scratch
-   Arrow file holding one record batch per bucket.
-3. ``write_buckets``: for each bucket, its batch of every task file, permuted with ``plan.bucket_order``
-   and put straight into the dataset's shards (shards.py), bucket b as piece b; ``shuffled_tables``
-   gives the same tables to this process instead (for --tokenizer, which transforms the rows).
+   rows rendered in the order of their shuffle bucket (``plan.row_buckets``) and written to scratch
+   Arrow files, one per bucket. The scratch holds what differs from row to row, each text once
+   (``scratch_schema``): the rows repeat the system and user texts (``messages`` and ``prompt``) and
+   the task's fields, which ``assemble`` adds back in Arrow, so half the bytes go to disk and back.
+3. ``write_buckets``: for each bucket, its batch of every task file, made whole (``assemble``), permuted
+   with ``plan.bucket_order`` and put straight into the dataset's shards (shards.py), bucket b as piece
+   b; ``shuffled_tables`` gives the same tables to this process instead (for --tokenizer, which
+   transforms the rows).
 
 All three steps run in forked worker processes (workers.py), the largest tasks first; every random
 choice is seeded by the task, the row or the bucket, never by which worker ran what, so the bytes do
@@ -41,12 +44,12 @@ from medsreg.build.plan import (
     row_buckets,
     training_instances,
 )
-from medsreg.build.render import training_row
+from medsreg.build.render import training_parts
 from medsreg.build.shards import Piece, Shards
 from medsreg.build.workers import SHARED, in_workers
 from medsreg.catalog import Catalog, LoadedTask
 from medsreg.errors import MedsregError
-from medsreg.models import Instance
+from medsreg.models import Instance, Task
 
 
 @dataclass
@@ -179,7 +182,7 @@ def _render_one(job: _RenderJob) -> int:
 
     item: LoadedTask = SHARED["items"][job.position]
     plan: Plan = SHARED["plan"]
-    schema, buckets, spec = SHARED["schema"], SHARED["buckets"], plan.spec
+    scratch, buckets, spec = SHARED["scratch"], SHARED["buckets"], plan.spec
     task = item.task
     instances, problems = _training_pool(item, SHARED["pools"], job.last_use)
     removed = set(job.removed)
@@ -195,12 +198,18 @@ def _render_one(job: _RenderJob) -> int:
     start = 0
     for number, end in enumerate(ends.tolist()):  # a file per bucket with rows: pass 3 deletes each once it is used
         if end > start:
-            rows = [training_row(task, pool, position, repeat, seed=spec.seed, p_original=spec.p_original,
-                                 p_zero_shot=spec.p_zero_shot, shots=spec.shots)
-                    for position, repeat in zip(positions[order[start:end]].tolist(), repeats[order[start:end]].tolist())]
+            chosen, repeated = positions[order[start:end]], repeats[order[start:end]]
+            parts = [training_parts(task, pool, position, repeat, seed=spec.seed, p_original=spec.p_original,
+                                    p_zero_shot=spec.p_zero_shot, shots=spec.shots)
+                     for position, repeat in zip(chosen.tolist(), repeated.tolist())]
+            system, user, completion, instruction, shot_ids = zip(*parts)
+            columns = [system, user, completion, [pool[position]["id"] for position in chosen.tolist()], instruction,
+                       shot_ids, repeated]
+            batch = pa.RecordBatch.from_arrays(
+                [pa.array(column, type=field.type) for column, field in zip(columns, scratch)], schema=scratch)
             with pa.OSFile(str(bucket_file(Path(job.path), number)), "wb") as sink, \
-                    pa.ipc.new_stream(sink, schema) as writer:
-                writer.write_batch(pa.RecordBatch.from_pylist(rows, schema=schema))
+                    pa.ipc.new_stream(sink, scratch) as writer:
+                writer.write_batch(batch)
         start = end
     return len(positions)
 
@@ -208,6 +217,58 @@ def _render_one(job: _RenderJob) -> int:
 def bucket_file(stem: Path, bucket: int) -> Path:
     """The scratch file of a task's rows in one bucket (none when it has no row there)."""
     return stem.with_name(f"{stem.name}-{bucket:05d}.arrow")
+
+
+def scratch_schema(schema: Any) -> Any:
+    """The columns of a task's rendered rows in the scratch files: what differs from row to row, each text once (the
+    mixture's rows hold the system and user texts twice, in ``messages`` and in ``prompt``, and the task's fields
+    on every row; ``assemble`` adds them back once the bucket is shuffled)."""
+    import pyarrow as pa
+
+    text = pa.string()
+    return pa.schema([("system", text), ("user", text), ("completion", text), schema.field("instance_id"),
+                      schema.field("instruction_index"), schema.field("shot_ids"), schema.field("repeat")])
+
+
+def assemble(rendered: Any, task: Task, schema: Any) -> Any:
+    """The record batch of ``schema`` (``training_row``'s columns) that scratch batch ``rendered`` (``scratch_schema``'s,
+    rows of ``task``) stands for, made in Arrow: the same arrays as ``RecordBatch.from_pylist`` of the rows, so that the
+    shuffled table has the same bytes and the same ``nbytes`` (Arrow's take gives the chunks of a table validity
+    buffers by rules of its own: the batches are made wide before it, as they were before the scratch was narrow)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    rows = rendered.num_rows
+    system, user, completion = (rendered.column(name) for name in ("system", "user", "completion"))
+    # messages: [system, user, assistant] per row, its contents interleaved from the three text columns
+    thirds = (np.arange(rows, dtype=np.int64)[:, None] + np.array([0, rows, 2 * rows])).ravel()
+    content = pa.concat_arrays([system, user, completion]).take(pa.array(thirds))
+    roles = pa.array(["system", "user", "assistant"]).take(pa.array(np.tile(np.arange(3, dtype=np.int32), rows)))
+    message_type = schema.field("messages").type
+    messages = pa.ListArray.from_arrays(
+        pa.array(np.arange(0, 3 * rows + 1, 3, dtype=np.int32)),
+        pa.StructArray.from_arrays([roles, content], fields=list(message_type.value_type)), type=message_type)
+
+    def constant(value: Any, name: str) -> Any:
+        return pa.array([value] * rows, type=schema.field(name).type)
+
+    shot_ids = rendered.column("shot_ids")
+    columns = {
+        "messages": messages,
+        "prompt": pc.binary_join_element_wise(system, user, "\n"),
+        "completion": completion,
+        "task": constant(task.name, "task"),
+        "legacy_id": constant(task.legacy_id, "legacy_id"),
+        "category": constant(task.categories[0] if task.categories else "", "category"),
+        "source": constant(", ".join(task.source), "source"),
+        "license": constant(task.license, "license"),
+        "instance_id": rendered.column("instance_id"),
+        "instruction_index": rendered.column("instruction_index"),
+        "shot_ids": shot_ids,
+        "zero_shot": pc.equal(pc.list_value_length(shot_ids), 0),  # no shot to give makes a row zero-shot too
+        "repeat": rendered.column("repeat"),
+    }
+    return pa.RecordBatch.from_arrays([columns[name] for name in schema.names], schema=schema)
 
 
 def render_tasks(plan: Plan, items: dict[str, LoadedTask], schema: Any, scratch: Path, *, workers: int = 1,
@@ -225,7 +286,8 @@ def render_tasks(plan: Plan, items: dict[str, LoadedTask], schema: Any, scratch:
     # the largest tasks first, so that no worker is left with a big one while the others wait (the files are named by
     # plan position: the order they are made in changes nothing)
     jobs.sort(key=lambda job: -job.taken)
-    state = {"items": shared, "plan": plan, "schema": schema, "buckets": bucket_count(plan.total), "pools": pools}
+    state = {"items": shared, "plan": plan, "scratch": scratch_schema(schema), "buckets": bucket_count(plan.total),
+             "pools": pools}
     with in_workers(min(workers, len(jobs)), state) as map_:
         for rows in map_(_render_one, jobs):
             if progress is not None:
@@ -238,18 +300,20 @@ def render_tasks(plan: Plan, items: dict[str, LoadedTask], schema: Any, scratch:
 
 def bucket_table(plan: Plan, paths: list[Path], schema: Any, bucket: int) -> Any:
     """Bucket ``bucket`` of the mixture in its final order: the tasks' rows there, in plan order, permuted (a pyarrow
-    Table). Its scratch files are deleted: each bucket is made once."""
+    Table of ``schema``). Its scratch files are deleted: each bucket is made once."""
     import pyarrow as pa
 
-    files = [path for path in (bucket_file(stem, bucket) for stem in paths) if path.exists()]
+    files = [(number, path) for number, path in ((number, bucket_file(stem, bucket)) for number, stem in enumerate(paths))
+             if path.exists()]
     # memory-mapped: the take reads the rows where the page cache holds them, instead of from a copy in fresh memory;
     # deleted once taken, so that the shards written next reuse their pages (the mappings go with the batches)
-    batches = [pa.ipc.open_stream(pa.memory_map(str(path))).read_next_batch() for path in files]
+    batches = [assemble(pa.ipc.open_stream(pa.memory_map(str(path))).read_next_batch(), plan.rows[number].task, schema)
+               for number, path in files]
     table = pa.Table.from_batches(batches, schema=schema)
-    taken = table.take(bucket_order(plan.spec.seed, bucket, table.num_rows))
-    for path in files:
+    table = table.take(bucket_order(plan.spec.seed, bucket, table.num_rows))
+    for _, path in files:
         path.unlink()
-    return taken
+    return table
 
 
 def shuffled_tables(plan: Plan, paths: list[Path], schema: Any) -> Iterator[Any]:

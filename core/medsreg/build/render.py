@@ -47,27 +47,39 @@ class RowRandom:
     def __init__(self, key: str) -> None:
         self._key = key.encode("utf-8")
         self._block = 0
-        self._values: tuple[int, ...] = ()
+        self._refill()  # eagerly: every row draws (the instruction's draw comes first, rewrites or not)
+
+    def _refill(self) -> None:
+        self._values = _EIGHT_WORDS.unpack(hashlib.blake2b(b"%s#%d" % (self._key, self._block), digest_size=64).digest())
+        self._block += 1
         self._used = 0
 
     def _next(self) -> int:
-        if self._used == len(self._values):
-            self._values = _EIGHT_WORDS.unpack(hashlib.blake2b(b"%s#%d" % (self._key, self._block), digest_size=64).digest())
-            self._block += 1
-            self._used = 0
+        if self._used == 8:
+            self._refill()
         self._used += 1
         return self._values[self._used - 1]
 
     def random(self) -> float:
         """Uniform in [0, 1), 53 bits."""
+        used = self._used
+        if used < 8:  # the next value of the block, without a call (rendering draws a few per row, millions of rows)
+            self._used = used + 1
+            return (self._values[used] >> 11) * _TWO_TO_MINUS_53
         return (self._next() >> 11) * _TWO_TO_MINUS_53
 
     def randrange(self, start: int, stop: int | None = None) -> int:
         """Uniform in range(start, stop) (or range(start)), unbiased: values past the last whole multiple are redrawn."""
         low, n = (0, start) if stop is None else (start, stop - start)
         limit = _TWO_TO_64 - _TWO_TO_64 % n
-        while (value := self._next()) >= limit:
-            pass
+        used = self._used
+        if used < 8:  # as in ``random``
+            self._used = used + 1
+            value = self._values[used]
+        else:
+            value = self._next()
+        while value >= limit:
+            value = self._next()
         return low + value % n
 
     def sample(self, population: list, k: int) -> list:
@@ -143,7 +155,8 @@ def first_output(instance: Instance) -> str:
 
 def few_shot_system(shots: list[Instance], instruction: str) -> str:
     """The official k-shot system text (see the module docstring for why 'Please' follows without a space)."""
-    rendered = [SHOT.format(input=shot["input"], output=first_output(shot)) for shot in shots]
+    # SHOT, written out: an f-string costs half of str.format, for millions of shots
+    rendered = [f"Input:\n{shot['input']}\n\nOutput:\n{shot['output'][0] if shot['output'] else ''}\n" for shot in shots]
     return SHOT_SEPARATOR.join(rendered) + SHOT_SEPARATOR + instruction + LEARN_FROM_SHOTS
 
 
@@ -154,16 +167,26 @@ def frame(instruction: str, query: str, shots: list[Instance]) -> tuple[str, str
     return few_shot_system(shots, instruction), QUERY.format(input=query)
 
 
-def training_row(task: Task, pool: list[Instance], position: int, repeat: int, *, seed: int, p_original: float,
-                 p_zero_shot: float, shots: int) -> dict[str, Any]:
-    """One mixture row for ``pool[position]`` (``pool``: the task's training instances left after decontamination)."""
+def training_parts(task: Task, pool: list[Instance], position: int, repeat: int, *, seed: int, p_original: float,
+                   p_zero_shot: float, shots: int) -> tuple[str, str, str, int, list[str]]:
+    """What a mixture row for ``pool[position]`` holds beyond the instance and the task: (system, user, completion,
+    instruction index, shot ids). ``training_row`` makes the row of them; the build makes Arrow columns of them
+    (mixture.py), as cheaper than a dict per row."""
     instance = pool[position]
     rng = row_rng(seed, task.name, instance["id"], repeat)
     instruction_index, instruction = choose_instruction(rng, task.definition, p_original)
     zero_shot = rng.random() < p_zero_shot
     context = [] if zero_shot else sample_shots(rng, pool, position, shots)
     system, user = frame(instruction, instance["input"], context)
-    completion = first_output(instance)
+    return system, user, first_output(instance), instruction_index, [shot["id"] for shot in context]
+
+
+def training_row(task: Task, pool: list[Instance], position: int, repeat: int, *, seed: int, p_original: float,
+                 p_zero_shot: float, shots: int) -> dict[str, Any]:
+    """One mixture row for ``pool[position]`` (``pool``: the task's training instances left after decontamination)."""
+    instance = pool[position]
+    system, user, completion, instruction_index, shot_ids = training_parts(
+        task, pool, position, repeat, seed=seed, p_original=p_original, p_zero_shot=p_zero_shot, shots=shots)
     return {
         "messages": [
             {"role": "system", "content": system},
@@ -179,8 +202,8 @@ def training_row(task: Task, pool: list[Instance], position: int, repeat: int, *
         "license": task.license,
         "instance_id": instance["id"],
         "instruction_index": instruction_index,
-        "shot_ids": [shot["id"] for shot in context],
-        "zero_shot": not context,  # a task with a single instance has no shot to give: the row is zero-shot
+        "shot_ids": shot_ids,
+        "zero_shot": not shot_ids,  # a task with a single instance has no shot to give: the row is zero-shot
         "repeat": repeat,
     }
 

@@ -7,10 +7,15 @@ shard sink reach them without being pickled; a job's result comes back pickled, 
 (counts, paths, a placement). Jobs never depend on which worker runs them, so the bytes written do
 not depend on the number of workers. Where fork is not available the jobs run one after the other
 in this process, through the same functions.
+
+The jobs run with few garbage collections (``_few_collections``): a job makes hundreds of thousands of
+objects that form no cycle (a task's instances, its rendered rows), and at Python's default threshold
+the collector runs every 700 of them and walks the young ones each time, and the old ones often.
 """
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 from collections.abc import Callable, Iterator
@@ -45,11 +50,30 @@ def in_workers(count: int, shared: dict[str, Any]) -> Iterator[Callable]:
     SHARED.clear()
     SHARED.update(shared)
     try:
-        if count <= 1 or not can_fork():
-            yield lambda function, jobs: map(function, jobs)
-            return
-        with context().Pool(count) as pool:
-            # chunksize 1: jobs are whole tasks or buckets, and a job may wait for the one before it (shards.py)
-            yield lambda function, jobs: pool.imap(function, jobs, chunksize=1)
+        with _few_collections():
+            if count <= 1 or not can_fork():
+                yield lambda function, jobs: map(function, jobs)
+                return
+            with context().Pool(count) as pool:
+                # chunksize 1: jobs are whole tasks or buckets, and a job may wait for the one before it (shards.py)
+                yield lambda function, jobs: pool.imap(function, jobs, chunksize=1)
     finally:
         SHARED.clear()
+
+
+JOB_COLLECTION_THRESHOLD = 100_000
+"""Allocations between two collections of the youngest generation while jobs run (Python's default: 700)."""
+
+
+@contextmanager
+def _few_collections() -> Iterator[None]:
+    """Collect garbage rarely while jobs run: the forked workers inherit the threshold, and the objects this process
+    holds are frozen first (never walked by a worker's collections, nor their pages copied by them)."""
+    threshold = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(JOB_COLLECTION_THRESHOLD, *threshold[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()
