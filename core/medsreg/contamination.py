@@ -91,15 +91,16 @@ def _read_capped(path: Path, what: str, fix: str) -> bytes:
 
 
 def _parse_object(data: bytes, path: Path, what: str, fix: str) -> dict[str, Any]:
-    """``data`` as a JSON object (strict: no NaN), or MedsregError naming ``path``."""
-    def no_constant(name: str) -> Any:
-        raise ValueError(f"{name} is not JSON")
+    """``data`` as a JSON object, read as strictly as task files are (``formats.medsins.load_json``), or MedsregError
+    naming ``path``."""
+    from medsreg.formats.medsins import JsonError, load_json
 
     try:
-        document = json.loads(data.decode("utf-8"), parse_constant=no_constant)
-    except (UnicodeDecodeError, ValueError, RecursionError) as error:
-        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        raise MedsregError(f"{what} {path} is not valid JSON ({reason}); {fix}") from None
+        document = load_json(data.decode("utf-8"))
+    except UnicodeDecodeError as error:
+        raise MedsregError(f"{what} {path} is not valid JSON ({error}); {fix}") from None
+    except JsonError as error:
+        raise MedsregError(f"{what} {path} {error}; {fix}") from None
     if not isinstance(document, dict):
         raise MedsregError(f"{what} {path} holds a JSON {type(document).__name__}, not an object; {fix}")
     return document
@@ -294,10 +295,25 @@ def _one_mixture(build: _Build, key: str, dataset: Path, what: str, tasks: tuple
                         tasks)
 
 
-def _from_record(path: Path) -> TrainingData:
+_RECORD_FIX = f"give {TRAINED_ON_FLAG} the build (or mixture folder) the model was trained on"
+
+
+def recorded_training(model: Path) -> tuple[TrainingData | None, str]:
+    """What the medsreg-train.json of the folder ``model`` says it was trained on: (its training data, "") or, for a
+    model trained on data outside a build (``trained_on`` null), (None, why); MedsregError for a broken record."""
+    path = Path(model) / RECORD
+    record = read_json_object(path, "the training record", _RECORD_FIX)
+    if "trained_on" in record and record["trained_on"] is None:
+        why = record.get("trained_on_reason")
+        return None, why if isinstance(why, str) and why else "it records no build"
+    return _from_record(path, record), ""
+
+
+def _from_record(path: Path, record: dict[str, Any] | None = None) -> TrainingData:
     model = path.parent
-    fix = f"give {TRAINED_ON_FLAG} the build (or mixture folder) the model was trained on"
-    record = read_json_object(path, "the training record", fix)
+    fix = _RECORD_FIX
+    if record is None:
+        record = read_json_object(path, "the training record", fix)
     if "trained_on" not in record:
         raise MedsregError(f"{path} does not record the data the model was trained on (written by a medsreg before "
                            f"'trained_on'); {fix}")
@@ -593,4 +609,4 @@ def dirty_instances(tests: Iterable[tuple[str, str, str]], training: TrainingDat
 
 
 __all__ = ["FILE", "FORMAT", "Contamination", "TrainingData", "dirty_instances", "overlap_method", "read_json_object",
-           "resolve_training", "trained_on_record", "training_texts"]
+           "recorded_training", "resolve_training", "trained_on_record", "training_texts"]

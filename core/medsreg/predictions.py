@@ -181,25 +181,25 @@ def read_predictions(path: Path, catalog: Any, *, allow_empty: bool = False, off
         row.language = languages.get(row.task, row.language)
     find_missing(result, path, catalog)
     describe_run(result, path)
-    result.contamination = _contamination(path, result.suite)
     return result
 
 
-def _contamination(path: Path, suite: str | None) -> dict[str, Any] | None:
-    """The contamination.json eval wrote into the run folder of ``path`` (clean vs dirty), as its JSON; None where
+def _contamination(folder: Path | None) -> dict[str, Any] | None:
+    """The contamination.json eval wrote into the run folder ``folder`` (clean vs dirty), as its JSON; None where
     there is none."""
     from medsreg.contamination import FILE, Contamination
 
-    found = _run_config(path, suite)
-    if found is None or not (found[0] / FILE).is_file():
+    if folder is None or not (folder / FILE).is_file():
         return None
-    return Contamination.read(found[0] / FILE).to_json()
+    return Contamination.read(folder / FILE).to_json()
 
 
 def describe_run(result: Predictions, path: Path) -> None:
-    """Set ``result.run`` from the eval run folder's config.json (when it is this suite's) and the predictions."""
+    """Set ``result.run`` from the eval run folder's config.json (when it is this suite's) and the predictions, and
+    ``result.contamination`` from the folder's contamination.json."""
     found = _run_config(path, result.suite)
     folder, recorded = found if found is not None else (None, {})
+    result.contamination = _contamination(folder)
     recorded_hash, date = recorded.get("config_sha256"), recorded.get("date")
     result.run = Run(name=folder.name if folder is not None else f"{path.parent.name}/{path.name}".lstrip("/"),
                      config_sha256=recorded_hash if isinstance(recorded_hash, str) else result.run.config_sha256,

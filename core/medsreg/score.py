@@ -493,7 +493,7 @@ def _assemble(predictions: Predictions, layout: _Layout, outcomes: dict[str, Out
         row = Row("category", category, category, sum(row.count for row in task_rows), mean, ci=ci,
                   note=f"mean of {len(averaged)} {'tasks' if averaged is not group_rows else 'groups'}",
                   missing=partial.get(category, []), tasks=len(tasks))
-        _category_robustness(row, [task for task in task_rows if task in averaged] or task_rows)
+        _category_robustness(row, task_rows if averaged is group_rows else averaged)
         row.of = max(predictions.category_tasks.get(category, 0), len(tasks) + len(row.missing))
         if row.partial:
             row.note = f"{row.note}; {row.partial_text()}"

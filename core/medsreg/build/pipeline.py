@@ -542,8 +542,8 @@ def _write(options: BuildOptions, default_samples: bool, catalog: Catalog, plans
     workers = options.worker_count
 
     def render(plan: Plan, scratch: Path) -> list[Path]:
-        after = [other for number, other in enumerate(plans) if number > next(i for i, p in enumerate(plans) if p is plan)]
-        later = frozenset(row.task.name for other in after for row in other.rows)  # their instances stay kept
+        position = next(number for number, other in enumerate(plans) if other is plan)
+        later = frozenset(row.task.name for other in plans[position + 1:] for row in other.rows)  # their instances stay kept
         with progress_bar(f"rendering {plan.path}", plan.total, options.quiet) as bar:
             return render_tasks(plan, items, schema, scratch, workers=workers, progress=bar, pools=pools, later=later)
 

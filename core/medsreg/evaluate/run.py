@@ -209,23 +209,21 @@ def _contamination(options: EvalOptions, rows: list[dict[str, Any]], say: Echo, 
     from medsreg.contamination import (
         RECORD,
         dirty_instances,
-        read_json_object,
+        recorded_training,
         resolve_training,
     )
 
-    source = options.trained_on
-    if source is None:
+    if options.trained_on is not None:
+        training = resolve_training(options.trained_on)  # a broken one is refused before anything is generated
+    else:
         folder = Path(options.model or "")
         if options.backend == "openai" or not (folder / RECORD).is_file():
             return None
-        record = read_json_object(folder / RECORD, "the training record", "give --trained-on BUILD")
-        if not isinstance(record.get("trained_on"), dict):  # trained on data outside a build: nothing to compare with
-            why = record.get("trained_on_reason") or "it records no build"
+        training, why = recorded_training(folder)
+        if training is None:  # trained on data outside a build: nothing to compare with
             warn(f"note: clean vs dirty: {folder / RECORD} names no build ({why}); give --trained-on BUILD to split "
                  "the scores")
             return None
-        source = folder
-    training = resolve_training(source)  # a broken record is refused before anything is generated or written
     tests = [(row["task"], row["instance_id"], instance_input(row)) for row in rows if is_main(row)]
     found = dirty_instances(tests, training)
     dirty = sum(len(ids) for ids in found.dirty.values())
