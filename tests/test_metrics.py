@@ -294,6 +294,19 @@ def test_rouge_l_equals_the_rouge_package():
         assert rouge_l(hypothesis, reference) == pytest.approx(expected, abs=1e-12)
 
 
+def test_rouge_l_of_texts_sharing_whole_sentences_equals_the_rouge_package():
+    from rouge import Rouge
+
+    package = Rouge()
+    generator = random.Random(13)
+    sentences = ["the patient has fever", "cough for three days", "fever and cough", "no fever", "x y z x"]
+    for _ in range(400):  # identical sentences and sentences adding no new shared word: the shortcuts
+        hypothesis = " . ".join(generator.choice(sentences) for _ in range(generator.randint(1, 6)))
+        reference = " . ".join(generator.choice(sentences) for _ in range(generator.randint(1, 6)))
+        assert rouge_l(hypothesis, reference) == pytest.approx(package.get_scores(hypothesis, reference)[0]["rouge-l"],
+                                                               abs=1e-12)
+
+
 def test_rouge_l_on_long_sentences_equals_the_rouge_package():
     from rouge import Rouge
 

