@@ -9,8 +9,8 @@ import pytest
 
 pytest.importorskip("nltk")
 
-from medsreg.metrics import word_tokens  # noqa: E402
-from nltk.tokenize import NLTKWordTokenizer  # noqa: E402
+from medsreg.metrics import word_tokens
+from nltk.tokenize import NLTKWordTokenizer
 
 ALPHABET = [*"ab cdK'\"`«“‘„»”’.,:;@#$%&?!*()[]{}<>-\u2012\u2013\u2014\u2015\n\t\x1c\xa0ſıİ\u212a1",
             "can", "not", "gon", "na", "got", "ta", "gim", "me", "lem", "d'ye", "more'n", "wan", "'t", "is", "was",
