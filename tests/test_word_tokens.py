@@ -5,10 +5,6 @@ from __future__ import annotations
 import random
 import re
 
-import pytest
-
-pytest.importorskip("nltk")
-
 from medsreg.metrics import word_tokens
 from nltk.tokenize import NLTKWordTokenizer
 
