@@ -335,3 +335,36 @@ def test_every_documented_fix_names_tests_that_exist():
         named = set(re.findall(r"`(test_\w+)`", row.split("|")[-2]))
         assert named and named <= defined, (row[:60], named - defined)
     assert len(rows) >= 15
+
+
+def test_a_prediction_line_is_scored_once_per_rule_while_lines_are_remembered(monkeypatch):
+    from medsreg.metrics import generation
+
+    calls = []
+    real = generation._official_pair
+    monkeypatch.setattr(generation, "_official_pair", lambda *pair: calls.append(pair) or real(*pair))
+    pairs = [("the patient has fever", "fever", "en")] * 2
+    with generation.lines_remembered():
+        first = generation.official_pair_scores(pairs, [1, 2])  # the same texts on two lines: two computations
+        again = generation.official_pair_scores(pairs[:1], [2])  # line 2 again (its pooled group): none
+        fixed = generation.generation_scores(["the patient has fever"], [["fever"]], ["en"], [2])  # another rule
+    assert len(calls) == 2 and again == first[1:] and fixed["bleu1"] > 0
+    generation.official_pair_scores(pairs, [1, 2])  # outside the block nothing is remembered
+    assert len(calls) == 4
+
+
+def test_a_pooled_group_is_scored_in_the_job_of_its_tasks():
+    from medsreg.predictions import Prediction
+    from medsreg.score import SUBSET, _jobs
+
+    def rows(task, group=None, count=2, language="en", metrics=("bleu1",)):
+        return [Prediction(task=task, instance_id=str(i), output="x" * 50, references=["x"], metrics=list(metrics),
+                           category="c", group=group, language=language) for i in range(count)]
+
+    ct_head, ct_chest, other = rows("ct_head", "CT"), rows("ct_chest", "CT"), rows("mcqa", metrics=("mcqa_accuracy",))
+    japanese = rows("explain_ja", language="ja")
+    units = [(0, "ct_head", ct_head), (0, "ct_chest", ct_chest), (0, "mcqa", other), (0, "explain_ja", japanese),
+             (0, "CT", ct_head + ct_chest), (0, f"ct_head{SUBSET}clean", ct_head[:1]), (1, "ct_head", rows("ct_head"))]
+    jobs = _jobs(units)
+    assert sorted(map(sorted, jobs)) == [[0, 1, 4, 5, 6], [2], [3]]
+    assert jobs[0] == [3]  # janome's task first: the slowest tokenizer, per character

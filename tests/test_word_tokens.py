@@ -47,3 +47,33 @@ def test_only_these_characters_fold_to_an_ascii_letter_under_ignorecase():
     assert folding == set(word_tokens.CASE_FOLDS_TO_ASCII)
     assert all(len(character.lower()) == 1 for character in map(chr, range(0x110000))
                if character not in word_tokens.CASE_FOLDS_TO_ASCII)  # lower() keeps every position
+
+
+def _tokens_in_a_new_process(cache, texts):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    script = ("import json, sys\n"
+              "from medsreg.metrics.word_tokens import word_tokenizer\n"
+              "words = word_tokenizer()\n"
+              "print(json.dumps([[words(text) for text in json.loads(sys.stdin.read())], 'nltk' in sys.modules]))\n")
+    done = subprocess.run([sys.executable, "-c", script], input=json.dumps(texts), capture_output=True, text=True,
+                          env={**os.environ, "MEDSREG_CACHE": str(cache)}, check=True)
+    return json.loads(done.stdout)
+
+
+def test_the_patterns_are_read_from_the_cache_without_importing_nltk(tmp_path):
+    generator = random.Random(4)
+    texts = ["".join(generator.choice(ALPHABET) for _ in range(generator.randint(0, 40))) for _ in range(2_000)]
+    expected = [NLTKWordTokenizer().tokenize(text) for text in texts]
+    first, imported = _tokens_in_a_new_process(tmp_path, texts)
+    assert imported and first == expected
+    (kept,) = (tmp_path / "nltk").glob("word-tokenizer-*.json")
+    again, imported = _tokens_in_a_new_process(tmp_path, texts)
+    assert not imported and again == expected
+    kept.write_text('{"before": [["(", 0, "re", "x"]]}', encoding="utf-8")  # broken: nltk's patterns again
+    repaired, imported = _tokens_in_a_new_process(tmp_path, texts)
+    assert imported and repaired == expected
+    assert '"contractions"' in kept.read_text(encoding="utf-8")

@@ -297,6 +297,9 @@ class MetricContext(BaseModel):
     missing_outputs: list[bool] = Field(default_factory=list, description="True where the output cell is one the "
                                         "official scripts read as NaN (empty, 'None', 'N/A' ...; pandas' rule).")
     missing_references: list[bool] = Field(default_factory=list, description="The same for the reference (GT) cell.")
+    lines: list[int] = Field(default_factory=list, description="Each instance's prediction line, as a number distinct "
+                             "for distinct lines of one scoring run (empty if unknown): a metric may keep the work it "
+                             "did for a line it meets again in the run (a pooled group, a clean / dirty part).")
 
 
 class Metric(BaseModel):

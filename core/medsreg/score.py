@@ -420,6 +420,14 @@ def _compute_group(positions: list[int]) -> list[tuple[int, Outcome]]:
 
 def _compute_all(units: list[Unit], metrics: dict[str, Metric], official: bool, workers: int | None,
                  per_sample: bool = False, seed: int | None = None) -> list[Outcome]:
+    from medsreg.metrics.generation import lines_remembered
+
+    with lines_remembered():  # a pooled group's or a part's lines are scored once, with their task
+        return _compute_units(units, metrics, official, workers, per_sample, seed)
+
+
+def _compute_units(units: list[Unit], metrics: dict[str, Metric], official: bool, workers: int | None,
+                   per_sample: bool, seed: int | None) -> list[Outcome]:
     import multiprocessing
     import os
 
@@ -433,11 +441,7 @@ def _compute_all(units: list[Unit], metrics: dict[str, Metric], official: bool, 
                 outcomes.append(_compute(unit, metrics, official, per_sample, seed))
                 bar.update(len(unit[2]))
             return outcomes
-    _warm_tokenizers(units, official)
-    by_name: dict[str, list[int]] = defaultdict(list)  # every file's rows of a task go to one worker
-    for position, (_, name, _) in enumerate(units):
-        by_name[name].append(position)
-    work = sorted(by_name.values(), key=lambda group: -sum(len(units[p][2]) for p in group))
+    work = _jobs(units)  # each worker loads the tokenizers of its own tasks, in parallel with the others
     global _JOB
     _JOB = (units, metrics, official, per_sample, seed)
     try:
@@ -453,16 +457,37 @@ def _compute_all(units: list[Unit], metrics: dict[str, Metric], official: bool, 
         _JOB = None
 
 
-def _warm_tokenizers(units: list[Unit], official: bool) -> None:
-    """Load the tokenizers the generation tasks need once, before forking, so that no worker loads its own."""
-    from medsreg.metrics.generation import official_tokens, tokenize
+def _jobs(units: list[Unit]) -> list[list[int]]:
+    """The units' positions in one job per task, costliest first: every file's rows of a task go to one worker (a
+    reference the files share is tokenized once), and so do the pooled groups and the parts that hold the task's
+    lines (they reuse its lines' scores)."""
+    home: dict[str, str] = {}
 
-    languages = {row.language for _, _, rows in units if {"bleu1", "rougeL"} & set(rows[0].metrics) for row in rows[:1]}
-    for language in languages:
-        try:
-            (official_tokens if official else tokenize)("warm up.", language)
-        except MedsregError:
-            pass  # reported where the task is scored
+    def root(name: str) -> str:
+        while home.get(name, name) != name:
+            name = home[name]
+        return name
+
+    for _, name, rows in units:
+        for task in {row.task for row in rows} | {name.split(SUBSET)[0]}:
+            if root(task) != root(name):
+                home[root(task)] = root(name)
+    jobs: dict[str, list[int]] = defaultdict(list)
+    for position, (_, name, _) in enumerate(units):
+        jobs[root(name)].append(position)
+
+    def cost(job: list[int]) -> int:
+        rows = {id(row): row for position in job for row in units[position][2]}.values()
+        return sum(len(row.output) * TOKENIZER_COST.get(row.language, 1) if GENERATION & set(row.metrics) else 1
+                   for row in rows)
+
+    return sorted(jobs.values(), key=cost, reverse=True)
+
+
+GENERATION = frozenset({"bleu1", "rougeL"})
+TOKENIZER_COST = {"ja": 25, "zh": 4}
+"""Time per character of an output's official tokens, relative to Punkt + nltk's (janome is the slowest by far;
+measured on bench/score.py's workload B): the costliest jobs start first, so that none is left running alone."""
 
 
 def _assemble(predictions: Predictions, layout: _Layout, outcomes: dict[str, Outcome], official: bool,
@@ -588,7 +613,8 @@ def _arguments(rows: list[Prediction], official: bool) -> tuple[list[str], list[
     context = MetricContext(languages=[row.language for row in rows], official=official,
                             legacy_ids=[row.legacy_id for row in rows],
                             missing_outputs=[row.output_na for row in rows],
-                            missing_references=[row.reference_na for row in rows])
+                            missing_references=[row.reference_na for row in rows],
+                            lines=[id(row) for row in rows])  # distinct while the rows live: the whole scoring
     return [row.output for row in rows], [row.references for row in rows], context
 
 

@@ -8,9 +8,10 @@ table once the shard holds ``max_bytes`` (``table.nbytes`` summed, as save_to_di
 of the sequence of tables alone, and the header, the batches and the marker can be produced apart and laid end to end.
 
 The placement. Tables come in numbered pieces (a mixture's shuffle bucket, a few thousand suite rows). A piece is
-serialized in whichever process made it, in parallel with the others; then it waits for the piece before it to be
-placed (a few shared counters under a lock: the next piece, the current shard, its length and its bytes), takes its
-offsets and writes itself there with ``pwrite``. Pieces are placed in order and written in any order, and the file
+prepared in whichever process made it, in parallel with the others (its batches cut and their serialized sizes
+counted, ``pa.ipc.get_record_batch_size``); then it waits for the piece before it to be placed (a few shared counters
+under a lock: the next piece, the current shard, its length and its bytes), takes its offsets and writes itself there
+with ``pwrite``, serializing one batch at a time. Pieces are placed in order and written in any order, and the file
 offsets never depend on which process wrote what.
 
 The hash. The parent takes the pieces in order (``absorb``) and feeds their bytes to one sha256 as they arrive, from the
@@ -64,6 +65,16 @@ class Piece:
         return sum(placement.rows for placement in self.placements)
 
 
+@dataclass(frozen=True)
+class _Prepared:
+    """A table ready to be placed: its record batches as written, the serialized size of each, its rows and Arrow bytes."""
+
+    batches: list[Any]
+    sizes: list[int]
+    rows: int
+    nbytes: int
+
+
 def shard_name(index: int, count: int) -> str:
     return f"data-{index:05d}-of-{count:05d}.arrow"
 
@@ -111,19 +122,23 @@ class Shards:
 
     # ------------------------------------------------------------------ any process
 
-    def serialize(self, table: pa.Table) -> tuple[list[pa.Buffer], int, int]:
-        """(the table's record batch messages, rows, Arrow bytes), as ``ArrowWriter.write_table`` writes them."""
+    def prepare(self, table: pa.Table) -> _Prepared:
+        """The table's record batches as ``ArrowWriter.write_table`` writes them, with their serialized sizes."""
+        import pyarrow as pa
+
         nbytes = table.nbytes  # of the table as handed over, before combining: what save_to_disk adds up
         # a stream writer writes each batch as the encapsulated message ``serialize`` gives (schema metadata is in the
         # header only), in the slices ``to_batches`` makes: the same reader splits a table in both
         batches = table.combine_chunks().to_batches(max_chunksize=self.batch_rows)
-        return [batch.serialize() for batch in batches], table.num_rows, nbytes
+        return _Prepared(batches, [pa.ipc.get_record_batch_size(batch) for batch in batches], table.num_rows, nbytes)
 
     def put(self, index: int, tables: Sequence[pa.Table]) -> Piece:
-        """Serialize piece ``index``, wait until piece ``index - 1`` is placed, place this one and write it."""
-        return self._put(index, [self.serialize(table) for table in tables])
+        """Prepare piece ``index``, wait until piece ``index - 1`` is placed, place this one and write it."""
+        return self._put(index, [self.prepare(table) for table in tables])
 
-    def _put(self, index: int, serialized: list[tuple[list[pa.Buffer], int, int]]) -> Piece:
+    def _put(self, index: int, prepared: list[_Prepared], kept: list[Any] | None = None) -> Piece:
+        """Place the tables (their sizes are known before any is serialized) and write them; ``kept``: a list that gets
+        their messages, for a hash from memory."""
         state = self._state
         opened: list[int] = []
         closed: list[tuple[int, int]] = []
@@ -131,8 +146,8 @@ class Shards:
         with self._turn:
             while state[_NEXT] != index:
                 self._turn.wait()
-            for messages, rows, nbytes in serialized:
-                size = sum(message.size for message in messages)
+            for table in prepared:
+                size = sum(table.sizes)
                 if state[_SHARD] >= 0 and state[_NBYTES] >= self.max_bytes:  # save_to_disk's rule, checked before a table
                     closed.append((state[_SHARD], state[_END]))
                     opened.append(state[_SHARD] + 1)
@@ -140,9 +155,9 @@ class Shards:
                 elif state[_SHARD] < 0:
                     opened.append(0)
                     state[_SHARD], state[_END], state[_NBYTES] = 0, len(self.header), 0
-                placements.append(Placement(state[_SHARD], state[_END], size, rows, nbytes))
+                placements.append(Placement(state[_SHARD], state[_END], size, table.rows, table.nbytes))
                 state[_END] += size
-                state[_NBYTES] += nbytes
+                state[_NBYTES] += table.nbytes
             state[_NEXT] = index + 1
             self._turn.notify_all()
         # the offsets are taken: the writes need no lock (O_CREAT without O_TRUNC: any process may create a shard first)
@@ -150,8 +165,18 @@ class Shards:
             self._pwrite(shard, [END_OF_STREAM], end)
         for shard in opened:
             self._pwrite(shard, [self.header], 0)
-        for placement, (messages, _, _) in zip(placements, serialized):
-            self._pwrite(placement.shard, messages, placement.offset)
+        for placement, table in zip(placements, prepared):
+            offset = placement.offset
+            # serialized one batch at a time, each written at once: a bucket's tens of MB never sit in fresh memory as a
+            # second copy of the table, only one batch does (its buffer reused by the next)
+            for batch, size in zip(table.batches, table.sizes):
+                message = batch.serialize()
+                if message.size != size:
+                    raise RuntimeError(f"a record batch serialized to {message.size} bytes, not the {size} placed")
+                self._pwrite(placement.shard, [message], offset)
+                offset += size
+                if kept is not None:
+                    kept.append(message)
         return Piece(index, tuple(placements))
 
     def _pwrite(self, shard: int, buffers: Sequence[Any], offset: int) -> None:
@@ -173,9 +198,9 @@ class Shards:
 
     def write(self, table: pa.Table) -> None:
         """Write a table made in this process as the next piece (hashed from memory, not from the file)."""
-        serialized = [self.serialize(table)]
-        piece = self._put(self._absorbed, serialized)
-        self._take(piece, [message for messages, _, _ in serialized for message in messages])
+        messages: list[Any] = []
+        piece = self._put(self._absorbed, [self.prepare(table)], kept=messages)
+        self._take(piece, messages)
 
     def absorb(self, piece: Piece) -> None:
         """Take the next piece a worker placed: its rows and bytes counted, its bytes hashed (from the page cache)."""

@@ -11,6 +11,13 @@ in this process, through the same functions.
 The jobs run with few garbage collections (``_few_collections``): a job makes hundreds of thousands of
 objects that form no cycle (a task's instances, its rendered rows), and at Python's default threshold
 the collector runs every 700 of them and walks the young ones each time, and the old ones often.
+
+A worker's Arrow buffers come from the system allocator (``_start_worker``), not pyarrow's default
+mimalloc: a job makes a few hundred MB of short-lived buffers (a shuffle bucket assembled, taken,
+serialized), and mimalloc hands such large blocks back and maps them again as transparent huge pages,
+each zeroed 2 MB at a time when first touched; profiled, that zeroing was the largest single cost of
+a build's writing (more than the copy of the rows into the page cache). The system allocator reuses
+the pages the previous job freed. Which allocator made a buffer never changes its bytes.
 """
 
 from __future__ import annotations
@@ -54,11 +61,17 @@ def in_workers(count: int, shared: dict[str, Any]) -> Iterator[Callable]:
             if count <= 1 or not can_fork():
                 yield lambda function, jobs: map(function, jobs)
                 return
-            with context().Pool(count) as pool:
+            with context().Pool(count, initializer=_start_worker) as pool:
                 # chunksize 1: jobs are whole tasks or buckets, and a job may wait for the one before it (shards.py)
                 yield lambda function, jobs: pool.imap(function, jobs, chunksize=1)
     finally:
         SHARED.clear()
+
+
+def _start_worker() -> None:
+    import pyarrow as pa
+
+    pa.set_memory_pool(pa.system_memory_pool())
 
 
 JOB_COLLECTION_THRESHOLD = 100_000

@@ -88,7 +88,7 @@ def _generation(name: str) -> Compute:
             else:
                 from medsreg.metrics.generation import generation_scores
 
-                scores = generation_scores(outputs, references, context.languages)
+                scores = generation_scores(outputs, references, context.languages, context.lines)
             _LAST_GENERATION.clear()
             _LAST_GENERATION[key] = scores
         return {name: _LAST_GENERATION[key][name]}

@@ -22,11 +22,13 @@ model's predictions of a task share it.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import math
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 from medsreg.errors import MedsregError
 from medsreg.metrics.rouge_l import rouge_l
@@ -128,11 +130,14 @@ def _fixed_pair(output: str, reference: str | None, language: str) -> tuple[floa
     return bleu1(hypothesis, list(expected)), rouge
 
 
-def generation_scores(outputs: list[str], references: list[list[str]], languages: list[str]) -> dict[str, float]:
-    """{"bleu1", "rougeL"}: medsreg's means x100 over the instances; an empty output scores 0."""
+def generation_scores(outputs: list[str], references: list[list[str]], languages: list[str],
+                      lines: Sequence[int] = ()) -> dict[str, float]:
+    """{"bleu1", "rougeL"}: medsreg's means x100 over the instances; an empty output scores 0. ``lines``: see
+    ``lines_remembered``."""
     languages = list(languages) + ["en"] * (len(outputs) - len(languages))
-    scores = [_fixed_pair(output, expected[0] if expected else None, language) or (0.0, 0.0)
-              for output, expected, language in zip(outputs, references, languages)]
+    arguments = [(output, expected[0] if expected else None, language)
+                 for output, expected, language in zip(outputs, references, languages)]
+    scores = [score or (0.0, 0.0) for score in _remembered(_fixed_pair, "fixed", arguments, lines)]
     count = max(len(scores), 1)
     return {"bleu1": 100 * math.fsum(score[0] for score in scores) / count,
             "rougeL": 100 * math.fsum(score[1] for score in scores) / count}
@@ -178,9 +183,39 @@ def _official_pair(output: str, reference: str, language: str) -> tuple[float, f
     return bleu1(hypothesis, list(expected)), rouge_l(rouge_hypothesis, rouge_reference)["f"]
 
 
-def official_pair_scores(pairs: list[tuple[str, str, str]]) -> list[tuple[float, float] | str]:
-    """Per (output, reference, language): the official (BLEU-1, ROUGE-L F), or the reason the script crashes."""
-    return [_official_pair(output, reference, language) for output, reference, language in pairs]
+def official_pair_scores(pairs: list[tuple[str, str, str]], lines: Sequence[int] = ()) -> list[tuple[float, float] | str]:
+    """Per (output, reference, language): the official (BLEU-1, ROUGE-L F), or the reason the script crashes.
+    ``lines``: see ``lines_remembered``."""
+    return _remembered(_official_pair, "official", pairs, lines)
+
+
+_LINES: dict[tuple[int, str], Any] | None = None
+"""(prediction line, rule) -> its pair scores, inside ``lines_remembered``."""
+
+
+@contextlib.contextmanager
+def lines_remembered() -> Iterator[None]:
+    """Within the block, a prediction line's pair scores are computed once per rule, however many of the units scored
+    hold the line (a task, then its pooled group or its clean part). ``lines`` name the lines: numbers distinct for
+    distinct lines while the block runs; two lines with the same texts are still two lines, computed twice."""
+    global _LINES
+    outer, _LINES = _LINES, {}
+    try:
+        yield
+    finally:
+        _LINES = outer
+
+
+def _remembered(score: Callable[..., Any], rule: str, arguments: Sequence[tuple[Any, ...]], lines: Sequence[int]) -> list[Any]:
+    if _LINES is None or len(lines) != len(arguments):
+        return [score(*item) for item in arguments]
+    found = []
+    for line, item in zip(lines, arguments):
+        key = (line, rule)
+        if key not in _LINES:
+            _LINES[key] = score(*item)
+        found.append(_LINES[key])
+    return found
 
 
 @functools.lru_cache(maxsize=1 << 17)

@@ -301,7 +301,8 @@ def generation(outputs, references, context) -> dict[str, float]:
 
     pairs, rows = _generation_pairs(outputs, references, context)
     positions = [index for index, pair in enumerate(pairs) if pair is not None]
-    scores = official_pair_scores([pairs[index] for index in positions])  # type: ignore[misc]
+    lines = [context.lines[index] for index in positions] if len(context.lines) == len(pairs) else []
+    scores = official_pair_scores([pairs[index] for index in positions], lines)  # type: ignore[misc]
     for index, score in zip(positions, scores):
         if isinstance(score, str):
             rows.fail(index, score)

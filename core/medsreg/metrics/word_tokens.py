@@ -14,12 +14,16 @@ instance, so a newer nltk's patterns are used as it ships them; a pattern missin
 ``NEEDS`` simply always runs. nltk >= 3.10 wraps each pattern in ``redos.TimedPattern``, which
 arms a timeout on every call (about half the tokenizer's time): the same pattern is compiled by
 the same ``regex`` engine without it (these are nltk's fixed, linear patterns, not a caller's).
+``import nltk`` imports its whole package, scipy included where installed (seconds), for these
+thirty patterns: they are kept as data in medsreg's cache, under the hash of the nltk files that
+define them, and read from there while that nltk is installed (``_load_spec``).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 NEEDS: dict[str, str | tuple[str, ...]] = {
@@ -80,13 +84,98 @@ def _can_match(pattern: Any, possible: frozenset[str]) -> bool:
     return needed is None or not possible.isdisjoint(needed if isinstance(needed, tuple) else set(needed))
 
 
-def _without_timeouts(pattern: Any) -> Any:
+Spec = list[list[Any]]
+"""A list of nltk patterns as data: ``[pattern text, flags, "re" | "regex", substitution (not for contractions)]``."""
+
+
+def _as_data(items: list[Any]) -> Spec:
+    """nltk's (pattern, substitution) pairs or patterns, as data; a ``redos.TimedPattern`` as the ``regex`` pattern it
+    wraps, without its timeout."""
+    spec = []
+    for item in items:
+        pattern, rest = (item[0], [item[1]]) if isinstance(item, tuple) else (item, [])
+        engine = "re" if isinstance(pattern, re.Pattern) else "regex"  # TimedPattern compiles with ``regex``
+        spec.append([pattern.pattern, int(pattern.flags), engine, *rest])
+    return spec
+
+
+def _nltk_spec() -> dict[str, Spec]:
+    from nltk.tokenize import NLTKWordTokenizer
+
+    words = NLTKWordTokenizer()
+    return {"before": _as_data([*words.STARTING_QUOTES, *words.PUNCTUATION, words.PARENS_BRACKETS,
+                                words.DOUBLE_DASHES]),
+            "ending": _as_data(list(words.ENDING_QUOTES)),
+            "contractions": _as_data([*words.CONTRACTIONS2, *words.CONTRACTIONS3])}
+
+
+def _spec_file() -> Path | None:
+    """Where the patterns of the installed nltk are kept, named by the hash of the files that define them; None
+    without nltk."""
+    import hashlib
+    import importlib.metadata
+    import importlib.util
+
+    from medsreg.sources import cache_dir
+
+    found = importlib.util.find_spec("nltk")  # finds, does not import
+    if found is None or not found.submodule_search_locations:
+        return None
     try:
-        import regex
-        from nltk.redos import TimedPattern
-    except ImportError:  # an nltk before redos: plain ``re`` patterns
-        return pattern
-    return regex.compile(pattern.pattern, pattern.flags) if isinstance(pattern, TimedPattern) else pattern
+        version = importlib.metadata.version("nltk")
+    except importlib.metadata.PackageNotFoundError:
+        version = ""
+    digest = hashlib.sha256(version.encode())
+    root = Path(next(iter(found.submodule_search_locations)))
+    for source in ("tokenize/destructive.py", "redos.py"):
+        try:
+            digest.update(b"\0" + (root / source).read_bytes())
+        except OSError:
+            digest.update(b"\0missing")
+    return cache_dir() / "nltk" / f"word-tokenizer-{digest.hexdigest()[:32]}.json"
+
+
+def _load_spec() -> dict[str, Spec]:
+    """nltk's word-tokenizer patterns. ``import nltk`` runs its whole package (with scipy, when installed: seconds);
+    the patterns are kept in the cache, keyed by the hash of the nltk files that define them, and read from there
+    next time without importing nltk. A cache that cannot be read or written is only slower."""
+    import json
+
+    from medsreg.files import write_text_atomically
+
+    path = _spec_file()
+    if path is not None:
+        try:
+            spec = json.loads(path.read_text(encoding="utf-8"))
+            if _valid(spec):
+                return spec
+        except (OSError, ValueError):
+            pass
+    spec = _nltk_spec()
+    if path is not None:
+        try:
+            write_text_atomically(path, json.dumps(spec, ensure_ascii=False))
+        except OSError:
+            pass
+    return spec
+
+
+def _valid(spec: Any) -> bool:
+    def entry(item: Any, size: int) -> bool:
+        return (isinstance(item, list) and len(item) == size and isinstance(item[0], str) and isinstance(item[1], int)
+                and item[2] in ("re", "regex") and all(isinstance(part, str) for part in item[3:]))
+
+    return (isinstance(spec, dict) and set(spec) == {"before", "ending", "contractions"}
+            and all(isinstance(spec[key], list) and all(entry(item, 4 if key != "contractions" else 3)
+                                                        for item in spec[key]) for key in spec))
+
+
+def _compiled(spec: Spec) -> list[Any]:
+    import regex
+
+    engines = {"re": re.compile, "regex": regex.compile}
+    return [(engines[engine](pattern, flags), *rest) if rest else engines[engine](pattern, flags)
+            for pattern, flags, engine, *rest in spec]
 
 
 def _contraction_words(patterns: list[Any]) -> tuple[str, ...] | None:
@@ -112,14 +201,10 @@ def _holds_any(text: str, parts: tuple[str, ...]) -> bool:
 
 
 def word_tokenizer() -> Callable[[str], list[str]]:
-    """``NLTKWordTokenizer().tokenize`` (``convert_parentheses=False``), skipping substitutions that cannot match."""
-    from nltk.tokenize import NLTKWordTokenizer
-
-    words = NLTKWordTokenizer()
-    before = [(_without_timeouts(p), s) for p, s in
-              [*words.STARTING_QUOTES, *words.PUNCTUATION, words.PARENS_BRACKETS, words.DOUBLE_DASHES]]
-    ending = [(_without_timeouts(p), s) for p, s in words.ENDING_QUOTES]
-    contractions = [_without_timeouts(p) for p in [*words.CONTRACTIONS2, *words.CONTRACTIONS3]]
+    """``NLTKWordTokenizer().tokenize`` (``convert_parentheses=False``), skipping substitutions that cannot match.
+    ImportError without nltk."""
+    spec = _load_spec()
+    before, ending, contractions = (_compiled(spec[key]) for key in ("before", "ending", "contractions"))
     needed = _contraction_words(contractions)
     plans: dict[frozenset[str], tuple[list[tuple[Any, str]], list[tuple[Any, str]]]] = {}
 
