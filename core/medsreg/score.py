@@ -477,9 +477,10 @@ def _jobs(units: list[Unit]) -> list[list[int]]:
         jobs[root(name)].append(position)
 
     def cost(job: list[int]) -> int:
-        rows = {id(row): row for position in job for row in units[position][2]}.values()
-        return sum(len(row.output) * TOKENIZER_COST.get(row.language, 1) if GENERATION & set(row.metrics) else 1
-                   for row in rows)
+        rows = [*{id(row): row for position in job for row in units[position][2]}.values()]
+        generated = [row for row in rows if GENERATION & set(row.metrics)]
+        return (len(rows) + sum(len(row.output) * TOKENIZER_COST.get(row.language, 1) for row in generated)
+                + sum(TOKENIZER_LOAD.get(language, 0) for language in {row.language for row in generated}))
 
     return sorted(jobs.values(), key=cost, reverse=True)
 
@@ -488,6 +489,8 @@ GENERATION = frozenset({"bleu1", "rougeL"})
 TOKENIZER_COST = {"ja": 25, "zh": 4}
 """Time per character of an output's official tokens, relative to Punkt + nltk's (janome is the slowest by far;
 measured on bench/score.py's workload B): the costliest jobs start first, so that none is left running alone."""
+TOKENIZER_LOAD = {"zh": 800_000}
+"""The time a worker takes to load the language's tokenizer (jieba's dictionary: about 1 s), in the same unit."""
 
 
 def _assemble(predictions: Predictions, layout: _Layout, outcomes: dict[str, Outcome], official: bool,
