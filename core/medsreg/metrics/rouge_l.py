@@ -74,16 +74,23 @@ def rouge_l(hypothesis: str, reference: str) -> dict[str, float]:
         raise ValueError("Collections must contain at least 1 sentence.")
     reference_words = len({word for sentence in reference_sentences for word in sentence.split(" ")})
     hypothesis_words = len({word for sentence in hypothesis_sentences for word in sentence.split(" ")})
-    hypothesis_split = [(words, _positions(words)) for words in (sentence.split(" ") for sentence in hypothesis_sentences)]
+    candidates = [sentence.split(" ") for sentence in hypothesis_sentences]
+    vocabularies = [set(words) for words in candidates]
+    positions: list[dict[str, int] | None] = [None] * len(candidates)  # made when an LCS is needed
     union: set[str] = set()
     overlap = 0
     for sentence in reference_sentences:
         before = len(union)
         words = sentence.split(" ")
-        for candidate, positions in hypothesis_split:
-            if union.issuperset(positions.keys() & words):
+        for index, candidate in enumerate(candidates):
+            if union.issuperset(vocabularies[index].intersection(words)):
                 continue  # the LCS's words are shared words: none it could add is new
-            union |= set(words) if words == candidate else _lcs_words(words, candidate, positions)
+            if words == candidate:
+                union |= vocabularies[index]
+                continue
+            if positions[index] is None:
+                positions[index] = _positions(candidate)
+            union |= _lcs_words(words, candidate, positions[index])  # type: ignore[arg-type]
         overlap += len(union) - before
     recall, precision = overlap / reference_words, overlap / hypothesis_words
     return {"f": 2.0 * ((precision * recall) / (precision + recall + 1e-8)), "p": precision, "r": recall}
