@@ -49,11 +49,13 @@ hallmarks' macro precision / recall / F1, the CT and MRI pooled summarization gr
 status 1. The official side's figures on the repeated files are also checked against
 official-figures.json (repeating rows changes no mean).
 
-What the times are: one run each, on this machine; nothing else should be running. The official
-side is timed in a warm process (imports done, jieba's dictionary loaded by the check above),
-medsreg cold from its command line (after one untimed run on a small file, so that both read
-their code from a warm disk cache) -- if anything this favours the official side. If this
-medsreg's ``score`` takes only one file, B falls back to one medsreg process per file and says so.
+What the times are: on this machine, nothing else running. The official side is one run per
+script, timed in a warm process (imports done, jieba's dictionary loaded by the check above);
+medsreg runs cold from its command line (after one untimed run on a small file, so that both
+read their code from a warm disk cache) -- if anything this favours the official side. A shared
+virtual machine's CPU speed drifts by up to 2x over seconds: the official side's minutes average
+the drift out, a medsreg run of a few seconds draws one moment of it, so medsreg is timed
+``--medsreg-runs`` times (default 3) and the median is compared; every run is printed.
 """
 
 from __future__ import annotations
@@ -66,6 +68,7 @@ import json
 import logging
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -276,6 +279,18 @@ def _medsreg_command(explicit: str | None) -> str:
     sys.exit("medsreg not found: install the project into .venv (or pass --medsreg PATH)")
 
 
+def medsreg_timed(command: str, paths: list[Path], runs: int) -> tuple[list[dict], list[float]]:
+    """``medsreg_score`` run ``runs`` times: the documents (every run's must be the same) and each run's seconds."""
+    documents, seconds = medsreg_score(command, paths)
+    times = [seconds]
+    for _ in range(runs - 1):
+        again, seconds = medsreg_score(command, paths)
+        if again != documents:
+            raise RuntimeError("two runs of medsreg score on the same files printed different results")
+        times.append(seconds)
+    return documents, times
+
+
 def medsreg_score(command: str, paths: list[Path]) -> tuple[list[dict], float]:
     """The results document of each file (``medsreg score --compat official --format json``, one process), seconds."""
     start = time.perf_counter()
@@ -348,7 +363,7 @@ def compare(label: str, official: Figures, document: dict, expected: Figures, ti
     return lines
 
 
-def workload_a(official: OfficialScripts, medsreg: str, folder: Path, times: int) -> dict:
+def workload_a(official: OfficialScripts, medsreg: str, folder: Path, times: int, runs: int) -> dict:
     path = folder / "workload-a" / REAL_FILE.name
     repeat_csv(REAL_FILE, path, times)
     rows = count_rows(path)
@@ -357,13 +372,14 @@ def workload_a(official: OfficialScripts, medsreg: str, folder: Path, times: int
     (theirs,), official_s = official.run("Rationale.py", [path])
     repeated = _differences(expected, theirs, EXACT, f"A {path.name} (official on the repeated file)")
     print("A: medsreg score ...", file=sys.stderr, flush=True)
-    (document,), medsreg_s = medsreg_score(medsreg, [path])
+    (document,), medsreg_runs = medsreg_timed(medsreg, [path], runs)
     differences = repeated + compare(f"A {path.name}", theirs, document, expected, times)
-    return {"workload": f"A real rationale x{times}", "rows": rows, "official_s": official_s, "medsreg_s": medsreg_s,
+    return {"workload": f"A real rationale x{times}", "rows": rows, "official_s": official_s,
+            "medsreg_s": statistics.median(medsreg_runs), "medsreg_runs": medsreg_runs,
             "goal": GOAL_A, "compared": _count(expected), "differences": differences}
 
 
-def workload_b(official: OfficialScripts, medsreg: str, folder: Path, times: int, models: int) -> dict:
+def workload_b(official: OfficialScripts, medsreg: str, folder: Path, times: int, models: int, runs: int) -> dict:
     known = json.loads((SYNTHETIC / "official-figures.json").read_text(encoding="utf-8"))["files"]
     files: list[tuple[str, dict, Path]] = []  # (script, fixture entry, file), model by model
     for model in range(models):
@@ -383,13 +399,14 @@ def workload_b(official: OfficialScripts, medsreg: str, folder: Path, times: int
         official_s += seconds
         print(f"   {script:<30} {len(paths)} file(s) {seconds:8.2f} s", file=sys.stderr, flush=True)
     print(f"B: medsreg score on the {len(files)} files ...", file=sys.stderr, flush=True)
-    documents, medsreg_s = medsreg_score(medsreg, [path for _, _, path in files])
+    documents, medsreg_runs = medsreg_timed(medsreg, [path for _, _, path in files], runs)
     differences = []
     for (_, entry, path), document in zip(files, documents, strict=True):
         differences += _differences(entry["figures"], theirs[path], EXACT, f"B {path.name} (official on the repeated file)")
         differences += compare(f"B {path.name}", theirs[path], document, entry["figures"], times)
     label = f"B MedS-Bench mix x{times}" + (f", {models} models" if models > 1 else "")
-    return {"workload": label, "rows": rows, "official_s": official_s, "medsreg_s": medsreg_s, "goal": GOAL_B,
+    return {"workload": label, "rows": rows, "official_s": official_s, "medsreg_s": statistics.median(medsreg_runs),
+            "medsreg_runs": medsreg_runs, "goal": GOAL_B,
             "compared": sum(_count(entry["figures"]) for _, entry, _ in files), "differences": differences}
 
 
@@ -408,6 +425,8 @@ def main() -> None:
     parser.add_argument("--models", type=int, default=1, help="Workload B scored as N models' submissions (default 1).")
     parser.add_argument("--only", choices=["A", "B"], help="Run one workload only.")
     parser.add_argument("--medsreg", help="The medsreg command (default: the one beside this Python).")
+    parser.add_argument("--medsreg-runs", type=int, default=3, metavar="N",
+                        help="Time medsreg N times on each workload and report the median (default 3).")
     parser.add_argument("--out", type=Path, help="Keep the workload CSVs and bench_score.json here "
                         "(default: a temporary folder, removed).")
     args = parser.parse_args()
@@ -430,16 +449,17 @@ def main() -> None:
         repeat_csv(SYNTHETIC / warm.name, warm, 1)
         medsreg_score(medsreg, [warm])  # untimed: medsreg's code in the disk cache, as the official side's is
         if args.only != "B":
-            results.append(workload_a(official, medsreg, folder, real_times))
+            results.append(workload_a(official, medsreg, folder, real_times, args.medsreg_runs))
         if args.only != "A":
-            results.append(workload_b(official, medsreg, folder, mix_times, args.models))
+            results.append(workload_b(official, medsreg, folder, mix_times, args.models, args.medsreg_runs))
     finally:
         official.close()
         if args.out is None:
             shutil.rmtree(folder, ignore_errors=True)
 
     print()
-    print("medsreg score --compat official vs the official MedS-Bench scripts (one run each, this machine)")
+    print("medsreg score --compat official vs the official MedS-Bench scripts (this machine; official: one run, "
+          f"medsreg: the median of {args.medsreg_runs})")
     header = f"{'workload':<32} {'rows':>7} {'official s':>11} {'medsreg s':>10} {'ratio':>7} {'goal':>6}  speed   figures"
     print(header)
     print("-" * len(header))
@@ -450,6 +470,8 @@ def main() -> None:
                    else f"{len(result['differences'])} of {result['compared']} DIFFER")
         print(f"{result['workload']:<32} {result['rows']:>7,} {result['official_s']:>11.2f} {result['medsreg_s']:>10.2f} "
               f"{result['ratio']:>6.1f}x {result['goal']:>5.0f}x  {result['speed']:<7} {figures}")
+    for result in results:
+        print(f"{result['workload']}: medsreg runs {', '.join(f'{seconds:.2f}' for seconds in result['medsreg_runs'])} s")
     for result in results:
         for line in result["differences"]:
             print(f"DIFFERENCE {line}")

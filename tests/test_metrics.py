@@ -263,6 +263,26 @@ def test_word_tokens_equal_nltks_own_tokenizer():
         assert tokenize(text, "en") == expected, text
 
 
+def test_sentences_equal_the_punkt_packages_in_every_language():
+    """medsreg keeps Punkt's decision per candidate window: the sentences must stay the package's, in every language."""
+    import csv
+
+    import punkt
+    from medsreg.metrics.generation import PUNKT_LANGUAGES, _sentence_splitter
+
+    fixtures = sorted({cell for path in (Path(__file__).parent / "fixtures" / "official-scores").rglob("*.csv")
+                       for row in csv.reader(path.open(encoding="utf-8", newline="")) for cell in row})
+    generator = random.Random(8)
+    pieces = ["Dr.", "mg.", "The", "the", "e.g.", "U.S.", "etc.", "He", "said.", "5.", "No.", "!", "?", "...", "'Yes.'",
+              "(a.)", "т.д.", "Sr.", "S.A.", "St.", "z.B.", "p.ej.", "Il", "Der", "\n", "Fig.", "vs.", "2.5", "i.e."]
+    generated = [" ".join(generator.choice(pieces) for _ in range(generator.randint(1, 40))) for _ in range(300)]
+    for language in sorted(set(PUNKT_LANGUAGES.values())):
+        splitter, package = _sentence_splitter(language), punkt.tokenizer_for(language)
+        for text in [*generated, *(fixtures if language == "english" else fixtures[:100])]:
+            assert splitter(text) == package.tokenize(text), (language, text)
+        assert splitter.__self__._decided, language  # the decisions are kept (the package still calls the method)
+
+
 def test_bleu1_equals_nltk():
     from nltk.translate.bleu_score import SmoothingFunction, sentence_bleu
 

