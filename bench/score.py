@@ -66,7 +66,6 @@ import importlib.util
 import io
 import json
 import logging
-import os
 import shutil
 import statistics
 import subprocess

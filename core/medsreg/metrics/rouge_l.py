@@ -14,10 +14,14 @@ because the published numbers depend on them:
 The package builds its LCS table as a Python dict cell by cell, then reconstructs the LCS
 recursively (so a long text raises RecursionError). Here each table row is one bit vector
 (``_lcs_words``) and the LCS is reconstructed with the package's exact tie-breaking,
-iteratively. ``tests/test_metrics.py`` checks equality with the package on random texts.
+iteratively; a reference's sentences are split once per process (``_reference``).
+``tests/test_metrics.py`` checks equality with the package on random texts.
 """
 
 from __future__ import annotations
+
+import functools
+
 
 def _sentences(text: str) -> list[str]:
     return [" ".join(piece.split()) for piece in text.split(".") if len(piece) > 0]
@@ -67,21 +71,26 @@ def _lcs_words(reference: list[str], hypothesis: list[str], positions: dict[str,
     return words
 
 
+@functools.lru_cache(maxsize=1 << 14)
+def _reference(text: str) -> tuple[tuple[list[str], ...], int]:
+    """A reference's sentences as word lists and its number of distinct words: every model's outputs share them."""
+    sentences = tuple(sentence.split(" ") for sentence in _sentences(text))
+    return sentences, len({word for words in sentences for word in words})
+
+
 def rouge_l(hypothesis: str, reference: str) -> dict[str, float]:
     """{"f", "p", "r"} of the ``rouge`` package's ROUGE-L; ValueError for an empty text, as the package."""
-    hypothesis_sentences, reference_sentences = _sentences(hypothesis), _sentences(reference)
+    hypothesis_sentences, (reference_sentences, reference_words) = _sentences(hypothesis), _reference(reference)
     if not hypothesis_sentences or not reference_sentences:
         raise ValueError("Collections must contain at least 1 sentence.")
-    reference_words = len({word for sentence in reference_sentences for word in sentence.split(" ")})
     hypothesis_words = len({word for sentence in hypothesis_sentences for word in sentence.split(" ")})
     candidates = [sentence.split(" ") for sentence in hypothesis_sentences]
     vocabularies = [set(words) for words in candidates]
     positions: list[dict[str, int] | None] = [None] * len(candidates)  # made when an LCS is needed
     union: set[str] = set()
     overlap = 0
-    for sentence in reference_sentences:
+    for words in reference_sentences:
         before = len(union)
-        words = sentence.split(" ")
         for index, candidate in enumerate(candidates):
             if union.issuperset(vocabularies[index].intersection(words)):
                 continue  # the LCS's words are shared words: none it could add is new
