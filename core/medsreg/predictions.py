@@ -79,6 +79,7 @@ _RECORD_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
 PLUGINS_DIR_HINT = "if the suite comes from a plugin folder, pass --plugins-dir DIR"
 """Ends the sentences about tasks or metrics no installed plugin knows: a plugin folder not passed is a likely cause."""
 _TASK_ID = re.compile(r"^(?:task)?([0-9]{1,9})(?:_|$)", re.IGNORECASE)
+LEGACY_MCQA_CATEGORY = "Multilingual MCQA"
 
 
 @functools.lru_cache(maxsize=4096)
@@ -86,7 +87,6 @@ def _legacy_id(task_id: str) -> int | None:
     """The MedS-Bench number of a CSV's task_id ("task54", "54", "task54_x.json"); None for a suite task's name."""
     match = _TASK_ID.match(Path(task_id).stem)
     return int(match.group(1)) if match else None
-LEGACY_MCQA_CATEGORY = "Multilingual MCQA"
 
 
 @dataclass

@@ -48,7 +48,7 @@ def _missing(package: str, error: ImportError) -> MedsregError:
 
 
 DECISIONS_KEPT = 1 << 17
-"""Punkt decisions a process keeps per language (a window is a few dozen characters: a few MB at most)."""
+"""Punkt decisions a process keeps per language (a window is a few dozen characters: tens of MB at most)."""
 
 
 def _sentence_splitter(language: str) -> Callable[[str], list[str]]:

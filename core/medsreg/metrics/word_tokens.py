@@ -7,9 +7,9 @@ match without: a character of its class or a substring (``NEEDS``, keyed by nltk
 text); the contractions ("cannot", "gonna", " 'tis" ...) only when the lower-cased text holds one
 of their words. Skipping a substitution that cannot match changes nothing, so the tokens are
 nltk's: ``tests/test_word_tokens.py`` compares them with nltk's own tokenizer on random text
-full of the characters involved, ``tests/test_metrics.py`` on every fixture text. ``\s+`` -> " "
+full of the characters involved, ``tests/test_metrics.py`` on every fixture text. ``\\s+`` -> " "
 (the costliest call) only matters to the patterns after it, which look for spaces: when none of
-them runs it is skipped, since the final ``split()`` splits at every character ``\s`` matches.
+them runs it is skipped, since the final ``split()`` splits at every character ``\\s`` matches.
 
 The patterns, their order and their engine stay nltk's: they are read from the tokenizer
 instance, so a newer nltk's patterns are used as it ships them; a pattern missing from
@@ -65,7 +65,7 @@ INSERTED = {'"': "`'", "'": "`"}
 -> `````). Everything else they insert is a space; nothing they remove matters (it only makes a check conservative)."""
 
 SQUEEZE = r"\s+"
-"""nltk's ``\s+`` -> " ", among its ending substitutions."""
+"""nltk's ``\\s+`` -> " ", among its ending substitutions."""
 
 SUBSTRINGS = ("..", "--")
 CASE_FOLDS_TO_ASCII = frozenset("\u0130\u0131\u017f\u212a")
