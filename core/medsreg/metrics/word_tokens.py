@@ -4,7 +4,7 @@ The tokenizer applies about thirty regular-expression substitutions to every sen
 on ordinary prose most of them cannot match (no quote, no dash, no "gonna"), yet each call costs
 a few microseconds. Here each substitution runs only when the text holds what its pattern cannot
 match without: a character of its class or a substring (``NEEDS``, keyed by nltk's own pattern
-text); the contractions ("cannot", "gonna", " 'tis" ...) only when the lower-cased text holds one
+text); the contractions ("cannot", "gonna", "'tis" ...) only when the lower-cased text holds one
 of their words. Skipping a substitution that cannot match changes nothing, so the tokens are
 nltk's: ``tests/test_word_tokens.py`` compares them with nltk's own tokenizer on random text
 full of the characters involved, ``tests/test_metrics.py`` on every fixture text. ``\\s+`` -> " "
@@ -184,8 +184,9 @@ def _compiled(spec: Spec) -> list[Any]:
 
 
 def _contraction_words(patterns: list[Any]) -> tuple[str, ...] | None:
-    """The lower-case text each contraction pattern needs ("cannot", " 'tis" ...), or None where a pattern is not a
-    plain ``(?i)`` word pair as nltk 3.9 / 3.10 writes them."""
+    """The lower-case text each contraction pattern needs ("cannot", "'tis" ...), whatever whitespace is around it
+    (squeezing whitespace cannot make one appear), or None where a pattern is not a plain ``(?i)`` word pair as
+    nltk 3.9 / 3.10 writes them."""
     words = []
     for pattern in patterns:
         if not isinstance(pattern, re.Pattern) or not pattern.pattern.startswith("(?i)"):
@@ -195,7 +196,7 @@ def _contraction_words(patterns: list[Any]) -> tuple[str, ...] | None:
             word = word.replace(syntax, "")
         if not all(character.isascii() and (character.isalpha() or character in "' ") for character in word):
             return None
-        words.append(word.lower())
+        words.append(word.lower().strip())
     return tuple(words)
 
 
@@ -211,8 +212,6 @@ def word_tokenizer() -> Callable[[str], list[str]]:
     spec = _load_spec()
     before, ending, contractions = (_compiled(spec[key]) for key in ("before", "ending", "contractions"))
     needed = _contraction_words(contractions)
-    # what a contraction pattern needs, whatever the whitespace around it: squeezing only rewrites whitespace
-    bare = tuple(word.strip() for word in needed) if needed is not None else None
     Steps = list[tuple[Any, str]]
     plans: dict[frozenset[str], tuple[Steps, Steps, Steps]] = {}
 
@@ -231,7 +230,7 @@ def word_tokenizer() -> Callable[[str], list[str]]:
         text = " " + text + " "
         for pattern, substitution in steps[1]:
             text = pattern.sub(substitution, text)
-        if bare is None or not possible.isdisjoint(CASE_FOLDS_TO_ASCII) or _holds_any(text.lower(), bare):
+        if needed is None or not possible.isdisjoint(CASE_FOLDS_TO_ASCII) or _holds_any(text.lower(), needed):
             for pattern, substitution in steps[2]:
                 text = pattern.sub(substitution, text)
             for pattern in contractions:
