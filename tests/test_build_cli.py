@@ -262,7 +262,7 @@ def test_a_misspelled_source_is_named_with_did_you_mean(runner, plugins):
 
 
 def test_a_build_killed_while_workers_render_leaves_nothing_and_the_rerun_is_identical(tmp_path, no_sources):
-    """SIGKILL of ``medsreg build`` while its worker processes write the scratch files of the mixture."""
+    """SIGKILL of ``medsreg build`` while its worker processes make the mixture (its rows planned in the scratch)."""
     import os
     import signal
     import subprocess
@@ -292,7 +292,7 @@ def test_a_build_killed_while_workers_render_leaves_nothing_and_the_rerun_is_ide
     process = start(output)
     scratch = tmp_path / f".out.partial-{process.pid}" / ".scratch"
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and process.poll() is None and not any(scratch.rglob("task-*.arrow")):
+    while time.monotonic() < deadline and process.poll() is None and not any(scratch.rglob("task-*.rows.npy")):
         time.sleep(0.005)
     assert process.poll() is None, "the build finished before it could be killed; give it more rows"
     process.send_signal(signal.SIGKILL)

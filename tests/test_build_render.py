@@ -204,55 +204,68 @@ def test_row_random_is_keyed_uniform_and_unbiased():
 # --------------------------------------------------------------------------- the build's columns
 
 
-def _through_scratch(batches):
-    """A table of record batches, each written to an IPC stream and read back, as mixture.py's scratch files are."""
+def _through_ipc(batch):
+    """A record batch written to an IPC stream and read back (as a build's rows were kept between its passes)."""
     import pyarrow as pa
 
-    read = []
-    for batch in batches:
-        sink = pa.BufferOutputStream()
-        with pa.ipc.new_stream(sink, batch.schema) as writer:
-            writer.write_batch(batch)
-        read.append(pa.ipc.open_stream(sink.getvalue()).read_next_batch())
-    return pa.Table.from_batches(read)
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, batch.schema) as writer:
+        writer.write_batch(batch)
+    return pa.ipc.open_stream(sink.getvalue()).read_next_batch()
 
 
-@pytest.mark.parametrize("cuts", [(60,), (60, 62), (25, 60, 62)], ids=["one batch", "two tasks", "three batches"])
-def test_assembled_batches_are_the_rows_with_their_bytes_and_nbytes(cuts):
-    """mixture.py keeps the parts of rows in narrow scratch batches and makes the mixture's batches of them in Arrow
-    (``assemble``) before a bucket is shuffled: the shuffled table is the one the build made before of ``training_row``'s
-    dicts (``from_pylist`` per task and bucket, through the scratch, shuffled), value for value, serialized byte for
-    byte, with the same ``nbytes`` per column (which decides where save_to_disk starts a shard)."""
+def test_a_bucket_is_training_rows_shuffled_with_their_bytes_and_nbytes(tmp_path):
+    """bucket.py makes a mixture's bucket in Arrow from the pools and the rows' positions: it is the table the build made
+    before of ``training_row``'s dicts (``from_pylist`` per task and bucket, the tasks in plan order, shuffled with
+    ``bucket_order``), value for value, serialized byte for byte, with the same ``nbytes`` per column (which decides
+    where save_to_disk starts a shard). The tasks: a large pool with rewrites and duplicated inputs (rejection sampling
+    of shots), one whose decontamination removed instances (rows and shots drawn among the kept ones), a small pool
+    (shots from the candidate list), a one-instance task without an output, legacy id, category or source."""
     import numpy as np
     import pyarrow as pa
-    from medsreg.build.mixture import assemble, scratch_schema
+    from medsreg.build.bucket import TaskRows, bucket_table, write_pool
     from medsreg.build.pipeline import training_features
-    from medsreg.build.render import training_parts
+    from medsreg.build.plan import bucket_order
+    from medsreg.build.spec import default_spec
 
     schema = training_features().arrow_schema
-    named = make_task("p/named", 30, definition=["original", "rewrite 1"])
+    spec = default_spec().model_copy(update={"seed": 3, "p_original": 0.5, "p_zero_shot": 0.3, "shots": 3})
+    large = make_task("p/large", 200, definition=["original", "rewrite 1", "rewrite 2"],
+                      inputs=[f"case {i % 150}: the patient" for i in range(200)])
+    cleaned = make_task("p/cleaned", 120)
+    small = make_task("p/small", 12)
     bare = Task(name="p/bare", definition=["Answer."], categories=[], source=[],
-                instances=[{"id": "only", "input": "x", "output": []}])  # no legacy id, category, source, output
-    chosen = [(named, position, repeat) for repeat in range(2) for position in range(30)] + [(bare, 0, 0), (bare, 0, 1)]
-    chosen = chosen[:cuts[-1]]  # a scratch batch holds the rows of one task in one bucket
-    options = {"seed": 3, "p_original": 0.5, "p_zero_shot": 0.3, "shots": 3}
-    rows = [training_row(task, task.instances, position, repeat, **options) for task, position, repeat in chosen]
-    parts = [training_parts(task, task.instances, position, repeat, **options) for task, position, repeat in chosen]
-    system, user, completion, instruction, shot_ids = zip(*parts)
-    columns = [system, user, completion, [task.instances[position]["id"] for task, position, _ in chosen], instruction,
-               shot_ids, [repeat for *_, repeat in chosen]]
-    scratch = scratch_schema(schema)
-    made, expected = [], []
-    for start, end in zip((0, *cuts), cuts):
-        narrow = pa.RecordBatch.from_arrays([pa.array(column[start:end], type=field.type)
-                                             for column, field in zip(columns, scratch)], schema=scratch)
-        made.append(assemble(_through_scratch([narrow]).to_batches()[0], chosen[start][0], schema))
-        expected.append(pa.RecordBatch.from_pylist(rows[start:end], schema=schema))
-    order = np.random.default_rng(0).permutation(len(rows))
-    made = pa.Table.from_batches(made, schema=schema).take(order)
-    expected = _through_scratch(expected).take(order)
-    assert made.to_pylist() == expected.to_pylist()
-    assert {name: made.column(name).nbytes for name in schema.names} == \
-        {name: expected.column(name).nbytes for name in schema.names}
-    assert [batch.serialize().to_pybytes() for batch in made.combine_chunks().to_batches(max_chunksize=25)] == \
-        [batch.serialize().to_pybytes() for batch in expected.combine_chunks().to_batches(max_chunksize=25)]
+                instances=[{"id": "only", "input": "x", "output": []}])
+    removed = {"p/cleaned": [0, 5, 6, 119]}
+    parts, pools, rows_by_bucket = [], [], {0: [], 1: []}
+    for number, task in enumerate([large, cleaned, small, bare]):
+        drop = set(removed.get(task.name, []))
+        pool = [instance for position, instance in enumerate(task.instances) if position not in drop]
+        positions = [position for repeat in range(2) for position in range(len(pool))]
+        repeats = [repeat for repeat in range(2) for _ in range(len(pool))]
+        half = len(positions) // 2  # the first rows in bucket 0, the rest in bucket 1
+        write_pool(tmp_path / f"{number}.arrow", task.instances)
+        np.save(tmp_path / f"{number}.rows.npy", np.array([positions, repeats], dtype=np.int64))
+        kept = None
+        if drop:
+            kept = tmp_path / f"{number}.kept.npy"
+            np.save(kept, np.array([position for position in range(len(task.instances)) if position not in drop]))
+        parts.append(TaskRows(task=task, pool=tmp_path / f"{number}.arrow", rows=tmp_path / f"{number}.rows.npy",
+                              ends=(half, len(positions)), kept=kept))
+        options = {"seed": spec.seed, "p_original": spec.p_original, "p_zero_shot": spec.p_zero_shot, "shots": spec.shots}
+        made = [training_row(task, pool, position, repeat, **options) for position, repeat in zip(positions, repeats)]
+        rows_by_bucket[0].append(made[:half])
+        rows_by_bucket[1].append(made[half:])
+    for bucket, per_task in rows_by_bucket.items():
+        expected = pa.Table.from_batches([_through_ipc(pa.RecordBatch.from_pylist(rows, schema=schema))
+                                          for rows in per_task if rows], schema=schema)
+        expected = expected.take(bucket_order(spec.seed, bucket, expected.num_rows))
+        made = bucket_table(spec, parts, schema, bucket)
+        assert made.schema.equals(schema)
+        assert made.to_pylist() == expected.to_pylist()
+        assert {name: made.column(name).nbytes for name in schema.names} == \
+            {name: expected.column(name).nbytes for name in schema.names}
+        assert [batch.serialize().to_pybytes() for batch in made.combine_chunks().to_batches(max_chunksize=25)] == \
+            [batch.serialize().to_pybytes() for batch in expected.combine_chunks().to_batches(max_chunksize=25)]
+    shots = [row["shot_ids"] for row in bucket_table(spec, parts, schema, 0).to_pylist() if row["task"] == "p/cleaned"]
+    assert shots and not {"i0", "i5", "i6", "i119"} & {shot for row in shots for shot in row}

@@ -16,7 +16,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from medsreg.build.mixture import Survey, render_tasks, shuffled_tables, survey, write_buckets
+from medsreg.build.bucket import TaskRows
+from medsreg.build.mixture import Survey, pool_path, shuffled_tables, survey, task_rows, write_buckets
 from medsreg.build.plan import (
     Plan,
     Selected,
@@ -538,25 +539,32 @@ def _write(options: BuildOptions, default_samples: bool, catalog: Catalog, plans
 
     rendered = training_features()
     schema = rendered.arrow_schema
-    items = {item.task.name: item for item in catalog.tasks}
     workers = options.worker_count
 
-    def render(plan: Plan, scratch: Path) -> list[Path]:
+    def planned(plan: Plan, scratch: Path) -> list[TaskRows]:
+        with progress_bar(f"planning the rows of {plan.path}", plan.total, options.quiet) as bar:
+            return task_rows(plan, scratch, pools, workers=workers, progress=bar)
+
+    def release(plan: Plan) -> None:
+        """Delete the pools no mixture written after this one takes (their pages go back for the next rows)."""
         position = next(number for number, other in enumerate(plans) if other is plan)
-        later = frozenset(row.task.name for other in plans[position + 1:] for row in other.rows)  # their instances stay kept
-        with progress_bar(f"rendering {plan.path}", plan.total, options.quiet) as bar:
-            return render_tasks(plan, items, schema, scratch, workers=workers, progress=bar, pools=pools, later=later)
+        later = {row.task.name for other in plans[position + 1:] for row in other.rows}
+        for row in plan.rows:
+            if row.task.name not in later:
+                pool_path(pools, row.task.name).unlink(missing_ok=True)
 
     def mixture(plan: Plan) -> Callable[[Path, Any], Iterator[Any]]:
         def pieces(scratch: Path, shards: Any) -> Iterator[Any]:  # the workers write the shards
-            yield from write_buckets(plan, render(plan, scratch), schema, shards, workers=workers)
+            yield from write_buckets(plan, planned(plan, scratch), schema, shards, workers=workers)
+            release(plan)
         return pieces
 
     def tokenized(plan: Plan, step: Any) -> Callable[[Path], Iterator[Any]]:
         def tables(scratch: Path) -> Iterator[Any]:  # only the mixtures are tokenized: suites are prompts for generation
-            shuffled = shuffled_tables(plan, render(plan, scratch), schema)
+            shuffled = shuffled_tables(plan, planned(plan, scratch), schema)
             rows = (row for table in shuffled for row in table.to_pylist())
             yield from tables_of(step.rows(rows), step.features(rendered), plan.path)
+            release(plan)
         return tables
 
     # the writer draws the progress bars (on a terminal only, not with --quiet or in CI)

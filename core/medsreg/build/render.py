@@ -119,32 +119,47 @@ def instruction_rewrites(seed: int, task: Task, count: int) -> list[int]:
 
 def sample_shots(rng: RowRandom, pool: list[Instance], position: int, k: int) -> list[Instance]:
     """Up to ``k`` distinct instances of ``pool``, never ``pool[position]`` nor one with the same input."""
-    if k <= 0 or len(pool) < 2:
+    return [pool[index] for index in shot_positions(rng, len(pool), position, k, _Inputs(pool))]
+
+
+class _Inputs:
+    """A pool's inputs by position, without a list made of them (``shot_positions`` reads a few per row)."""
+
+    __slots__ = ("_pool",)
+
+    def __init__(self, pool: list[Instance]) -> None:
+        self._pool = pool
+
+    def __getitem__(self, index: int) -> str:
+        return self._pool[index]["input"]
+
+
+def shot_positions(rng: RowRandom, size: int, position: int, k: int, inputs: Any) -> list[int]:
+    """The positions of up to ``k`` distinct instances of a pool of ``size``, never ``position`` nor one whose input
+    equals its input; ``inputs[i]``: the input of position i, or any value that is equal exactly when the inputs are
+    (the build passes one number per distinct input)."""
+    if k <= 0 or size < 2:
         return []
-    own = pool[position]["input"]
-    if len(pool) <= _SMALL_POOL:
-        return _from_candidates(rng, pool, position, own, k)
+    own = inputs[position]
+    if size <= _SMALL_POOL:
+        return _from_candidates(rng, size, position, own, k, inputs)
     chosen: list[int] = []
     seen = {position}
     for _ in range(20 * k):  # rejection sampling: O(k) on a large pool instead of a copy of it
-        index = rng.randrange(len(pool))
+        index = rng.randrange(size)
         if index in seen:
             continue
         seen.add(index)
-        if pool[index]["input"] != own:
+        if inputs[index] != own:
             chosen.append(index)
             if len(chosen) == k:
-                return [pool[i] for i in chosen]
-    return _from_candidates(rng, pool, position, own, k)  # a pool full of duplicates: be exact
+                return chosen
+    return _from_candidates(rng, size, position, own, k, inputs)  # a pool full of duplicates: be exact
 
 
-def _candidates(pool: list[Instance], position: int, own: str) -> list[int]:
-    return [i for i, instance in enumerate(pool) if i != position and instance["input"] != own]
-
-
-def _from_candidates(rng: RowRandom, pool: list[Instance], position: int, own: str, k: int) -> list[Instance]:
-    candidates = _candidates(pool, position, own)
-    return [pool[i] for i in rng.sample(candidates, min(k, len(candidates)))]
+def _from_candidates(rng: RowRandom, size: int, position: int, own: Any, k: int, inputs: Any) -> list[int]:
+    candidates = [i for i in range(size) if i != position and inputs[i] != own]
+    return rng.sample(candidates, min(k, len(candidates)))
 
 
 def first_output(instance: Instance) -> str:

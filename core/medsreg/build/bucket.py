@@ -1,0 +1,266 @@
+"""One shuffle bucket of a training mixture, made in Arrow from the tasks' pools and their rows' draws.
+
+What a bucket is made of, on disk in the build's scratch:
+
+* a task's **pool file** (``write_pool``, written once by the survey that read the task): its training instances as
+  an Arrow IPC file, one column each of ids, inputs and first outputs, and ``group``: one number per distinct input
+  (the position of its first instance), so that "another instance with the same input" is a comparison of numbers;
+* a task's **rows file** (``TaskRows.rows``): the planned rows' pool positions and repeats, ordered by shuffle bucket,
+  with where each bucket ends; and, when decontamination removed some of its instances, the pool positions of the kept
+  ones (rows and shots are drawn among those, as ``render.training_row`` draws them from the kept pool).
+
+``bucket_table`` makes bucket b: for each task with rows there, the rows' random choices (``render``'s ``RowRandom``
+per row: the instruction, zero-shot or not, the shots), drawn in Python from numbers alone; then every text column in
+Arrow, in the bucket's final order (``plan.bucket_order``): the instances' texts gathered from the memory-mapped pools
+and joined into the official framing (``render.frame``) by Arrow's string kernels. No Python string is made per row,
+and nothing is written between rendering and the shards. The table equals, value for value and byte for byte, the one
+``pa.Table.from_pylist`` makes of ``render.training_row``'s dicts taken in that order, with the same ``nbytes`` per
+column (``_as_taken``), which decides where ``save_to_disk`` starts a shard.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from medsreg.build.plan import bucket_order
+from medsreg.build.render import LEARN_FROM_SHOTS, QUERY, SHOT, SHOT_SEPARATOR, choose_instruction, first_output, \
+    row_rng, shot_positions
+from medsreg.errors import MedsregError
+from medsreg.models import Instance, MixtureSpec, Task
+
+_SHOT_START, _SHOT_REST = SHOT.split("{input}")
+_SHOT_MIDDLE, _SHOT_END = _SHOT_REST.split("{output}")
+_QUERY_START, _QUERY_END = QUERY.split("{input}")
+_PIECES = [_SHOT_START, _SHOT_MIDDLE, _SHOT_END + SHOT_SEPARATOR, LEARN_FROM_SHOTS]
+"""The constant pieces of a k-shot system text: a shot is pieces 0, input, 1, output, 2 (its end and the separator that
+follows every shot, the last one's before the instruction); the instruction is followed by piece 3."""
+_PIECE_START, _PIECE_MIDDLE, _PIECE_END, _PIECE_LEARN = range(4)
+
+
+def pool_schema() -> Any:
+    import pyarrow as pa
+
+    # large strings: one task's texts may pass 2 GB; a bucket's columns are cast back to the output's strings
+    return pa.schema([("id", pa.large_string()), ("input", pa.large_string()), ("output", pa.large_string()),
+                      ("group", pa.int64())])
+
+
+def write_pool(path: Path, pool: list[Instance]) -> None:
+    """Keep a task's training instances for ``bucket_table`` (one record batch: read back without a copy)."""
+    import pyarrow as pa
+
+    first: dict[str, int] = {}
+    groups = [first.setdefault(instance["input"], position) for position, instance in enumerate(pool)]
+    schema = pool_schema()
+    columns = [[instance["id"] for instance in pool], [instance["input"] for instance in pool],
+               [first_output(instance) for instance in pool], groups]
+    batch = pa.RecordBatch.from_arrays([pa.array(column, type=field.type) for column, field in zip(columns, schema)],
+                                       schema=schema)
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, schema) as writer:
+        writer.write_batch(batch)
+
+
+def read_pool(path: Path) -> Any:
+    """A pool file as a record batch, memory-mapped (its pages are read where the rows need them)."""
+    import pyarrow as pa
+
+    if not path.is_file():
+        raise MedsregError(f"the build's scratch file {path} has gone (removed while building?); run the build again")
+    return pa.ipc.open_file(pa.memory_map(str(path))).get_batch(0)
+
+
+@dataclass(frozen=True)
+class TaskRows:
+    """Where a bucket finds one task's rows: its pool, its planned rows by bucket, and its kept instances."""
+
+    task: Task
+    pool: Path
+    rows: Path
+    """A .npy of shape (2, taken): the rows' positions in the kept pool and their repeats, bucket after bucket."""
+    ends: tuple[int, ...]
+    """Where each bucket's rows end in ``rows``."""
+    kept: Path | None = None
+    """A .npy of the kept instances' positions in the pool file, when decontamination removed some (else all are)."""
+
+    def span(self, bucket: int) -> tuple[int, int]:
+        return (self.ends[bucket - 1] if bucket else 0), self.ends[bucket]
+
+
+@dataclass
+class _Drawn:
+    """One task's rows in a bucket, drawn: positions in its pool file, and the texts they need gathered from it."""
+
+    number: int
+    own: np.ndarray
+    """Each row's instance, as an index into ``texts``."""
+    instruction: list[int]
+    counts: list[int]
+    shots: np.ndarray
+    """The rows' shots, one after the other, as indices into ``texts``."""
+    repeats: np.ndarray
+    texts: Any
+    """The pool's id, input and output of every instance the rows use (a record batch of the output's string type)."""
+
+
+def _draw(part: TaskRows, number: int, spec: MixtureSpec, start: int, end: int) -> _Drawn:
+    import pyarrow as pa
+
+    pool = read_pool(part.pool)
+    rows = np.load(part.rows, mmap_mode="r")
+    positions, repeats = np.array(rows[0, start:end]), np.array(rows[1, start:end])
+    kept = np.load(part.kept) if part.kept is not None else None
+    full = kept[positions] if kept is not None else positions
+    groups = pool.column(3).to_numpy()
+    if kept is not None:
+        groups = groups[kept]
+    task, size = part.task, len(groups)
+    seed, definition, p_original, p_zero_shot, k = spec.seed, task.definition, spec.p_original, spec.p_zero_shot, spec.shots
+    instruction, counts, shots = [], [], []
+    for position, repeat, identifier in zip(positions.tolist(), repeats.tolist(),
+                                            pool.column(0).take(pa.array(full)).to_pylist()):
+        rng = row_rng(seed, task.name, identifier, repeat)  # the draws of render.training_parts, in its order
+        instruction.append(choose_instruction(rng, definition, p_original)[0])
+        chosen = [] if rng.random() < p_zero_shot else shot_positions(rng, size, position, k, groups)
+        counts.append(len(chosen))
+        shots.extend(chosen)
+    shot_full = np.array(shots, dtype=np.int64)
+    if kept is not None:
+        shot_full = kept[shot_full]
+    needed, inverse = np.unique(np.concatenate([full, shot_full]), return_inverse=True)
+    texts = pool.select([0, 1, 2]).take(pa.array(needed))
+    texts = pa.RecordBatch.from_arrays([column.cast(pa.string()) for column in texts.columns], names=texts.schema.names)
+    return _Drawn(number, inverse[:len(full)], instruction, counts, inverse[len(full):], repeats, texts)
+
+
+def bucket_table(spec: MixtureSpec, parts: list[TaskRows], schema: Any, bucket: int) -> Any:
+    """Bucket ``bucket`` of the mixture in its final order: a pyarrow Table of ``schema`` (``training_row``'s columns)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    drawn = [_draw(part, number, spec, *part.span(bucket)) for number, part in enumerate(parts)
+             if part.span(bucket)[1] > part.span(bucket)[0]]
+    if not drawn:
+        return pa.Table.from_batches([], schema=schema)
+    # the rows in plan order (task after task), as indices into the tasks' gathered texts laid end to end
+    bases = np.cumsum([0] + [len(one.texts) for one in drawn[:-1]])
+    own = np.concatenate([one.own + base for one, base in zip(drawn, bases)])
+    counts = np.concatenate([np.array(one.counts, dtype=np.int64) for one in drawn])
+    shots = np.concatenate([one.shots + base for one, base in zip(drawn, bases)])
+    repeats = np.concatenate([one.repeats for one in drawn])
+    instruction = np.concatenate([np.array(one.instruction, dtype=np.int64) for one in drawn])
+    task_rows = np.repeat(np.arange(len(drawn)), [len(one.own) for one in drawn])
+    starts = np.cumsum(counts) - counts
+    # ... then in the bucket's order
+    order = bucket_order(spec.seed, bucket, len(own))
+    own, counts, repeats, instruction, task_rows, starts = (
+        column[order] for column in (own, counts, repeats, instruction, task_rows, starts))
+    shot_ends = np.cumsum(counts)
+    shots = shots[np.repeat(starts, counts) + np.arange(int(shot_ends[-1])) - np.repeat(shot_ends - counts, counts)]
+
+    ids, inputs, outputs = (pa.concat_arrays([one.texts.column(name) for one in drawn])
+                            for name in ("id", "input", "output"))
+    tasks = [parts[one.number].task for one in drawn]
+    instruction_bases = np.cumsum([0] + [len(task.definition) for task in tasks[:-1]])
+    system = _systems(inputs, outputs, [text for task in tasks for text in task.definition],
+                      instruction + instruction_bases[task_rows], counts, shots)
+    framed = pa.array(counts > 0)
+    user = pc.binary_join_element_wise(pc.if_else(framed, _QUERY_START, ""), inputs.take(pa.array(own)),
+                                       pc.if_else(framed, _QUERY_END, ""), "")
+    completion = outputs.take(pa.array(own))
+    rows = len(own)
+    # messages: [system, user, assistant] per row, its contents interleaved from the three text columns
+    thirds = (np.arange(rows, dtype=np.int64)[:, None] + np.array([0, rows, 2 * rows])).ravel()
+    content = pa.concat_arrays([system, user, completion]).take(pa.array(thirds))
+    roles = pa.array(["system", "user", "assistant"]).take(pa.array(np.tile(np.arange(3, dtype=np.int32), rows)))
+    message_type = schema.field("messages").type
+    messages = pa.ListArray.from_arrays(
+        pa.array(np.arange(0, 3 * rows + 1, 3, dtype=np.int32)),
+        pa.StructArray.from_arrays([roles, content], fields=list(message_type.value_type)), type=message_type)
+    shot_offsets = pa.array(np.concatenate([[0], shot_ends]).astype(np.int32))
+    by_task = pa.array(task_rows)
+
+    def constant(values: list, name: str) -> Any:
+        return pa.array(values, type=schema.field(name).type).take(by_task)
+
+    columns = {
+        "messages": messages,
+        "prompt": pc.binary_join_element_wise(system, user, "\n"),
+        "completion": completion,
+        "task": constant([task.name for task in tasks], "task"),
+        "legacy_id": constant([task.legacy_id for task in tasks], "legacy_id"),
+        "category": constant([task.categories[0] if task.categories else "" for task in tasks], "category"),
+        "source": constant([", ".join(task.source) for task in tasks], "source"),
+        "license": constant([task.license for task in tasks], "license"),
+        "instance_id": ids.take(pa.array(own)),
+        "instruction_index": pa.array(instruction, type=schema.field("instruction_index").type),
+        "shot_ids": pa.ListArray.from_arrays(shot_offsets, ids.take(pa.array(shots)),
+                                             type=schema.field("shot_ids").type),
+        "zero_shot": pa.array(counts == 0),  # no shot to give makes a row zero-shot too
+        "repeat": pa.array(repeats, type=schema.field("repeat").type),
+    }
+    return pa.Table.from_arrays([_as_taken(columns[name]) for name in schema.names], schema=schema)
+
+
+def _systems(inputs: Any, outputs: Any, instructions: list[str], instruction: np.ndarray, counts: np.ndarray,
+             shots: np.ndarray) -> Any:
+    """Each row's system text (``render.frame``'s): its instruction alone without shots, else its shots in the official
+    k-shot framing; made by one gather of pieces (constants, instructions, the shots' inputs and outputs) per row and
+    one join."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    rows = len(counts)
+    framed = counts > 0
+    # a row without shots is one piece (its instruction); with m shots 5 m + 2 (the shots, the instruction, piece 3)
+    sizes = np.where(framed, 5 * counts + 2, 1)
+    offsets = np.zeros(rows + 1, dtype=np.int64)
+    np.cumsum(sizes, out=offsets[1:])
+    first_instruction = len(_PIECES)
+    first_input = first_instruction + len(instructions)
+    first_output_piece = first_input + len(inputs)
+    index = np.empty(int(offsets[-1]), dtype=np.int64)
+    index[offsets[:-1][~framed]] = first_instruction + instruction[~framed]
+    shot_ends = np.cumsum(counts)
+    shot_starts = np.repeat(offsets[:-1], counts) + 5 * (np.arange(len(shots)) - np.repeat(shot_ends - counts, counts))
+    index[shot_starts] = _PIECE_START
+    index[shot_starts + 1] = first_input + shots
+    index[shot_starts + 2] = _PIECE_MIDDLE
+    index[shot_starts + 3] = first_output_piece + shots
+    index[shot_starts + 4] = _PIECE_END
+    ends = offsets[1:][framed]
+    index[ends - 2] = first_instruction + instruction[framed]
+    index[ends - 1] = _PIECE_LEARN
+    pieces = pa.concat_arrays([pa.array(_PIECES + instructions, type=pa.string()), inputs, outputs])
+    if offsets[-1] >= 2**31:
+        raise MedsregError("a shuffle bucket of the mixture has more than 2^31 text pieces; this build is too large "
+                           "for one bucket (report it, with the mixture spec)")
+    return pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets.astype(np.int32)), pieces.take(pa.array(index))), "")
+
+
+def _as_taken(array: Any) -> Any:
+    """``array`` with a validity bitmap on every string, list and struct level, as Arrow's ``take`` gives them (all set:
+    nothing is null). The bitmaps are never written (an IPC batch leaves out a validity buffer without nulls), but
+    ``nbytes`` counts them, and ``nbytes`` decides where a shard ends and is the dataset's size in dataset_info.json:
+    the build's before this module, and anything made from ``training_row``'s dicts and shuffled, have them."""
+    import pyarrow as pa
+
+    kind = array.type
+    if pa.types.is_list(kind):
+        own, children = array.buffers()[:2], [_as_taken(array.values)]
+    elif pa.types.is_struct(kind):
+        own, children = array.buffers()[:1], [_as_taken(array.field(index)) for index in range(kind.num_fields)]
+    elif pa.types.is_string(kind):
+        own, children = array.buffers(), None
+        if own[0] is not None:
+            return array
+    else:
+        return array
+    if own[0] is None:
+        if array.null_count or array.offset:
+            raise ValueError("_as_taken expects a whole array without nulls")
+        own = [pa.py_buffer(b"\xff" * -(-len(array) // 8)), *own[1:]]
+    return pa.Array.from_buffers(kind, len(array), own, children=children)  # null_count=0 would drop the bitmap
