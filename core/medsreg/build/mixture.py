@@ -5,19 +5,17 @@ task's instances and one shuffle bucket of rows at a time (per worker):
 
 1. ``survey`` (planning, also for --dry-run): each training task is read, its decontaminated
    positions found, and its instances dropped again; the plan is made from the counts. Given a
-   ``pools`` folder (a build that writes), each task's training instances are kept there as read
-   (a pickle: a tenth of the cost of parsing and checking the task file again).
-2. ``render_tasks`` (writing): each task's instances (from ``pools``, else read again), its planned
-   rows rendered in the order of their shuffle bucket (``plan.row_buckets``) and written to scratch
-   Arrow files, one per bucket. The scratch holds what differs from row to row, each text once
-   (``scratch_schema``): the rows repeat the system and user texts (``messages`` and ``prompt``) and
-   the task's fields, which ``assemble`` adds back in Arrow, so half the bytes go to disk and back.
-3. ``write_buckets``: for each bucket, its batch of every task file, made whole (``assemble``), permuted
-   with ``plan.bucket_order`` and put straight into the dataset's shards (shards.py), bucket b as piece
-   b; ``shuffled_tables`` gives the same tables to this process instead (for --tokenizer, which
-   transforms the rows).
+   ``pools`` folder (a build that writes), each task's training instances are kept there as read,
+   as an Arrow file (``bucket.write_pool``: a fraction of the cost of parsing and checking the task
+   file again, and read back memory-mapped, without a copy).
+2. ``task_rows`` (writing): each task's planned rows (``plan.draws``), ordered by shuffle bucket
+   (``plan.row_buckets``), saved as numbers: nothing is rendered yet.
+3. ``write_buckets``: each bucket made in Arrow in its final order (``bucket.bucket_table``: the rows'
+   random choices drawn, their texts gathered from the memory-mapped pools) and put straight into the
+   dataset's shards (shards.py), bucket b as piece b; ``shuffled_tables`` gives the same tables to this
+   process instead (for --tokenizer, which transforms the rows).
 
-All three steps run in forked worker processes (workers.py), the largest tasks first; every random
+All three steps run in forked worker processes (workers.py); every random
 choice is seeded by the task, the row or the bucket, never by which worker ran what, so the bytes do
 not depend on the number of workers.
 """
@@ -125,7 +123,7 @@ def _survey_one(position: int) -> Survey:
 def survey(items: Sequence[LoadedTask], index: Any, *, workers: int = 1, progress: Any = None,
            pools: Path | None = None, meanwhile: Callable[[], Any] | None = None) -> list[Survey]:
     """Pass 1: read each task, find what overlaps ``index`` (an ``OverlapIndex``, or None), and drop the instances
-    (keeping the training ones in ``pools``, when given, for ``render_tasks``).
+    (keeping the training ones in ``pools``, when given, for the buckets).
 
     The parent's tasks get back their definition and, when unreadable, why (``item.unavailable``). ``meanwhile``:
     work for this process while the workers read (once they are forked: nothing it does reaches them).

@@ -65,7 +65,7 @@ class Plan:
     """(task, why) for tasks an entry covers that cannot be read here."""
     removed: dict[str, list[int]] = field(default_factory=dict, repr=False)
     """Task name -> positions (in its training instances) that decontamination removed: the rest is the task's pool,
-    which rows and k-shot context come from. Instances are not held: the writer reads each task again."""
+    which rows and k-shot context come from. Instances are not held: the build keeps them in its scratch."""
 
     @property
     def total(self) -> int:

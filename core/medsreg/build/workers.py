@@ -13,7 +13,7 @@ objects that form no cycle (a task's instances, its rendered rows), and at Pytho
 the collector runs every 700 of them and walks the young ones each time, and the old ones often.
 
 A worker's Arrow buffers come from the system allocator (``_start_worker``), not pyarrow's default
-mimalloc: a job makes a few hundred MB of short-lived buffers (a shuffle bucket assembled, taken,
+mimalloc: a job makes a few hundred MB of short-lived buffers (a shuffle bucket gathered, joined,
 serialized), and mimalloc hands such large blocks back and maps them again as transparent huge pages,
 each zeroed 2 MB at a time when first touched; profiled, that zeroing was the largest single cost of
 a build's writing (more than the copy of the rows into the page cache). The system allocator reuses
