@@ -94,7 +94,7 @@ class TaskRows:
 class _Drawn:
     """One task's rows in a bucket, drawn: positions in its pool file, and the texts they need gathered from it."""
 
-    number: int
+    task: Task
     own: np.ndarray
     """Each row's instance, as an index into ``texts``."""
     instruction: list[int]
@@ -106,7 +106,7 @@ class _Drawn:
     """The pool's id, input and output of every instance the rows use (a record batch of the output's string type)."""
 
 
-def _draw(part: TaskRows, number: int, spec: MixtureSpec, start: int, end: int) -> _Drawn:
+def _draw(part: TaskRows, spec: MixtureSpec, start: int, end: int) -> _Drawn:
     import pyarrow as pa
 
     pool = read_pool(part.pool)
@@ -133,7 +133,7 @@ def _draw(part: TaskRows, number: int, spec: MixtureSpec, start: int, end: int) 
     needed, inverse = np.unique(np.concatenate([full, shot_full]), return_inverse=True)
     texts = pool.select([0, 1, 2]).take(pa.array(needed))
     texts = pa.RecordBatch.from_arrays([column.cast(pa.string()) for column in texts.columns], names=texts.schema.names)
-    return _Drawn(number, inverse[:len(full)], instruction, counts, inverse[len(full):], repeats, texts)
+    return _Drawn(task, inverse[:len(full)], instruction, counts, inverse[len(full):], repeats, texts)
 
 
 def bucket_table(spec: MixtureSpec, parts: list[TaskRows], schema: Any, bucket: int) -> Any:
@@ -141,8 +141,8 @@ def bucket_table(spec: MixtureSpec, parts: list[TaskRows], schema: Any, bucket: 
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    drawn = [_draw(part, number, spec, *part.span(bucket)) for number, part in enumerate(parts)
-             if part.span(bucket)[1] > part.span(bucket)[0]]
+    spans = [(part, *part.span(bucket)) for part in parts]
+    drawn = [_draw(part, spec, start, end) for part, start, end in spans if end > start]
     if not drawn:
         return pa.Table.from_batches([], schema=schema)
     # the rows in plan order (task after task), as indices into the tasks' gathered texts laid end to end
@@ -163,7 +163,7 @@ def bucket_table(spec: MixtureSpec, parts: list[TaskRows], schema: Any, bucket: 
 
     ids, inputs, outputs = (pa.concat_arrays([one.texts.column(name) for one in drawn])
                             for name in ("id", "input", "output"))
-    tasks = [parts[one.number].task for one in drawn]
+    tasks = [one.task for one in drawn]
     instruction_bases = np.cumsum([0] + [len(task.definition) for task in tasks[:-1]])
     system = _systems(inputs, outputs, [text for task in tasks for text in task.definition],
                       instruction + instruction_bases[task_rows], counts, shots)
@@ -235,9 +235,6 @@ def _systems(inputs: Any, outputs: Any, instructions: list[str], instruction: np
     index[ends - 2] = first_instruction + instruction[framed]
     index[ends - 1] = _PIECE_LEARN
     pieces = pa.concat_arrays([pa.array(_PIECES + instructions, type=pa.string()), inputs, outputs])
-    if offsets[-1] >= 2**31:
-        raise MedsregError("a shuffle bucket of the mixture has more than 2^31 text pieces; this build is too large "
-                           "for one bucket (report it, with the mixture spec)")
     return pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets.astype(np.int32)), pieces.take(pa.array(index))), "")
 
 
