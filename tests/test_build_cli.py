@@ -292,7 +292,7 @@ def test_a_build_killed_while_workers_render_leaves_nothing_and_the_rerun_is_ide
     process = start(output)
     scratch = tmp_path / f".out.partial-{process.pid}" / ".scratch"
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and process.poll() is None and not any(scratch.rglob("task-*.rows.npy")):
+    while time.monotonic() < deadline and process.poll() is None and not any(scratch.rglob("task-*.rows")):
         time.sleep(0.005)
     assert process.poll() is None, "the build finished before it could be killed; give it more rows"
     process.send_signal(signal.SIGKILL)

@@ -3,6 +3,7 @@ suite rows as the official evaluation renders them, determinism per (seed, task,
 
 from __future__ import annotations
 
+import random
 from collections import Counter
 
 import pytest
@@ -223,7 +224,7 @@ def test_a_bucket_is_training_rows_shuffled_with_their_bytes_and_nbytes(tmp_path
     (shots from the candidate list), a one-instance task without an output, legacy id, category or source."""
     import numpy as np
     import pyarrow as pa
-    from medsreg.build.bucket import TaskRows, bucket_table, write_pool
+    from medsreg.build.bucket import TaskRows, bucket_table, read_pool, write_pool, write_rows
     from medsreg.build.pipeline import training_features
     from medsreg.build.plan import bucket_order
     from medsreg.build.spec import default_spec
@@ -245,13 +246,11 @@ def test_a_bucket_is_training_rows_shuffled_with_their_bytes_and_nbytes(tmp_path
         repeats = [repeat for repeat in range(2) for _ in range(len(pool))]
         half = len(positions) // 2  # the first rows in bucket 0, the rest in bucket 1
         write_pool(tmp_path / f"{number}.arrow", task.instances)
-        np.save(tmp_path / f"{number}.rows.npy", np.array([positions, repeats], dtype=np.int64))
-        kept = None
-        if drop:
-            kept = tmp_path / f"{number}.kept.npy"
-            np.save(kept, np.array([position for position in range(len(task.instances)) if position not in drop]))
-        parts.append(TaskRows(task=task, pool=tmp_path / f"{number}.arrow", rows=tmp_path / f"{number}.rows.npy",
-                              ends=(half, len(positions)), kept=kept))
+        kept = np.array([position for position in range(len(task.instances)) if position not in drop]) if drop else None
+        write_rows(tmp_path / f"{number}.rows", task, spec, read_pool(tmp_path / f"{number}.arrow"), np.array(positions),
+                   np.array(repeats), kept)
+        parts.append(TaskRows(task=task, pool=tmp_path / f"{number}.arrow", rows=tmp_path / f"{number}.rows",
+                              ends=(half, len(positions))))
         options = {"seed": spec.seed, "p_original": spec.p_original, "p_zero_shot": spec.p_zero_shot, "shots": spec.shots}
         made = [training_row(task, pool, position, repeat, **options) for position, repeat in zip(positions, repeats)]
         rows_by_bucket[0].append(made[:half])
@@ -269,3 +268,40 @@ def test_a_bucket_is_training_rows_shuffled_with_their_bytes_and_nbytes(tmp_path
             [batch.serialize().to_pybytes() for batch in expected.combine_chunks().to_batches(max_chunksize=25)]
     shots = [row["shot_ids"] for row in bucket_table(spec, parts, schema, 0).to_pylist() if row["task"] == "p/cleaned"]
     assert shots and not {"i0", "i5", "i6", "i119"} & {shot for row in shots for shot in row}
+
+
+@pytest.mark.parametrize("size, distinct, rewrites, shots, p_original, p_zero_shot, by_row", [
+    (2000, 2000, 3, 3, 0.5, 0.3, False),  # the common case: every row read off its first eight values
+    (100, 3, 2, 3, 0.5, 0.0, True),  # three distinct inputs: many shots drawn but not taken, rows past eight values
+    (70, 70, 0, 6, 1.0, 0.0, True),  # six shots: rows past eight values
+    (64, 64, 2, 3, 0.5, 0.2, True),  # a small pool: shots from the candidate list
+    (1 << 12, 1 << 12, 2, 3, 0.0, 0.0, False),  # a power of two: randrange never skips a value
+    (3, 3, 1, 3, 0.5, 0.5, True),  # fewer instances than shots
+    (500, 500, 2, 0, 0.5, 0.3, False),  # no shots
+])
+def test_draws_of_many_rows_are_those_of_each_row(monkeypatch, size, distinct, rewrites, shots, p_original, p_zero_shot,
+                                                  by_row):
+    """draws.py reads many rows' choices off their digests with numpy; every row's are ``render.training_choices``'s
+    (the draws the build's pinned bytes were made with), whichever path made them; ``by_row``: some rows are left to
+    ``training_choices`` itself."""
+    import numpy as np
+    from medsreg.build import draws
+    from medsreg.build.render import training_choices
+
+    slow = []
+    monkeypatch.setattr(draws, "training_choices", lambda *args: slow.append(args) or training_choices(*args))
+    rng = random.Random(size)
+    rows = 1500
+    groups = np.array([position % distinct for position in range(size)])
+    ids = [f"id-{rng.randrange(10**6)}" for _ in range(rows)]
+    positions = np.array([rng.randrange(size) for _ in range(rows)])
+    repeats = np.array([rng.randrange(3) for _ in range(rows)])
+    definition = ["original"] + [f"rewrite {number}" for number in range(1, rewrites + 1)]
+    instruction, counts, chosen = draws.training_draws(7, "p/t", definition, ids, positions, repeats, groups,
+                                                       p_original=p_original, p_zero_shot=p_zero_shot, shots=shots)
+    for row in range(rows):
+        index, picked = training_choices(row_rng(7, "p/t", ids[row], int(repeats[row])), definition, p_original,
+                                         p_zero_shot, shots, size, int(positions[row]), groups)
+        assert (int(instruction[row]), chosen[row, : counts[row]].tolist()) == (index, picked), row
+        assert (chosen[row, counts[row]:] == -1).all()
+    assert (0 < len(slow) < rows) if by_row else not slow

@@ -27,8 +27,7 @@ from typing import Any
 import numpy as np
 
 from medsreg.build.plan import bucket_order
-from medsreg.build.render import LEARN_FROM_SHOTS, QUERY, SHOT, SHOT_SEPARATOR, choose_instruction, first_output, \
-    row_rng, shot_positions
+from medsreg.build.render import LEARN_FROM_SHOTS, QUERY, SHOT, SHOT_SEPARATOR, first_output
 from medsreg.errors import MedsregError
 from medsreg.models import Instance, MixtureSpec, Task
 
@@ -73,18 +72,44 @@ def read_pool(path: Path) -> Any:
     return pa.ipc.open_file(pa.memory_map(str(path))).get_batch(0)
 
 
+_FIXED = 4
+"""Columns of a rows file before the shots: pool position, repeat, instruction index, shot count."""
+
+
+def write_rows(path: Path, task: Task, spec: MixtureSpec, pool: Any, positions: np.ndarray, repeats: np.ndarray,
+               kept: np.ndarray | None) -> None:
+    """Draw the random choices of a task's rows (``draws.training_draws``) and keep them in ``path`` for the buckets, a
+    row of int32 per mixture row: its instance's position in the pool file, its repeat, its instruction index, its
+    number of shots and the shots' positions in the pool file (``spec.shots`` columns, -1 after the number).
+
+    ``pool``: the task's pool file, read (``read_pool``). ``positions`` are among the ``kept`` positions of the pool (all of them when None), as the rows and their shots
+    are drawn among the instances left after decontamination; ``positions`` and ``repeats`` in the order of the buckets.
+    """
+    import pyarrow as pa
+
+    from medsreg.build.draws import training_draws
+
+    groups = pool.column(3).to_numpy()
+    full = positions if kept is None else kept[positions]
+    ids = pool.column(0).take(pa.array(full)).to_pylist()
+    instruction, counts, shots = training_draws(
+        spec.seed, task.name, task.definition, ids, positions, repeats, groups if kept is None else groups[kept],
+        p_original=spec.p_original, p_zero_shot=spec.p_zero_shot, shots=spec.shots)
+    if kept is not None:
+        shots = np.where(shots >= 0, kept[np.maximum(shots, 0)], -1)
+    table = np.column_stack([full, repeats, instruction, counts, shots]).astype(np.int32)
+    table.tofile(path)
+
+
 @dataclass(frozen=True)
 class TaskRows:
-    """Where a bucket finds one task's rows: its pool, its planned rows by bucket, and its kept instances."""
+    """Where a bucket finds one task's rows: its pool, its rows file (``write_rows``) and where each bucket's rows end."""
 
     task: Task
     pool: Path
     rows: Path
-    """A .npy of shape (2, taken): the rows' positions in the kept pool and their repeats, bucket after bucket."""
     ends: tuple[int, ...]
     """Where each bucket's rows end in ``rows``."""
-    kept: Path | None = None
-    """A .npy of the kept instances' positions in the pool file, when decontamination removed some (else all are)."""
 
     def span(self, bucket: int) -> tuple[int, int]:
         return (self.ends[bucket - 1] if bucket else 0), self.ends[bucket]
@@ -92,13 +117,13 @@ class TaskRows:
 
 @dataclass
 class _Drawn:
-    """One task's rows in a bucket, drawn: positions in its pool file, and the texts they need gathered from it."""
+    """One task's rows in a bucket: their choices, and the texts they need gathered from its pool."""
 
     task: Task
     own: np.ndarray
     """Each row's instance, as an index into ``texts``."""
-    instruction: list[int]
-    counts: list[int]
+    instruction: np.ndarray
+    counts: np.ndarray
     shots: np.ndarray
     """The rows' shots, one after the other, as indices into ``texts``."""
     repeats: np.ndarray
@@ -106,34 +131,20 @@ class _Drawn:
     """The pool's id, input and output of every instance the rows use (a record batch of the output's string type)."""
 
 
-def _draw(part: TaskRows, spec: MixtureSpec, start: int, end: int) -> _Drawn:
+def _gather(part: TaskRows, shots: int, start: int, end: int) -> _Drawn:
     import pyarrow as pa
 
-    pool = read_pool(part.pool)
-    rows = np.load(part.rows, mmap_mode="r")
-    positions, repeats = np.array(rows[0, start:end]), np.array(rows[1, start:end])
-    kept = np.load(part.kept) if part.kept is not None else None
-    full = kept[positions] if kept is not None else positions
-    groups = pool.column(3).to_numpy()
-    if kept is not None:
-        groups = groups[kept]
-    task, size = part.task, len(groups)
-    seed, definition, p_original, p_zero_shot, k = spec.seed, task.definition, spec.p_original, spec.p_zero_shot, spec.shots
-    instruction, counts, shots = [], [], []
-    for position, repeat, identifier in zip(positions.tolist(), repeats.tolist(),
-                                            pool.column(0).take(pa.array(full)).to_pylist()):
-        rng = row_rng(seed, task.name, identifier, repeat)  # the draws of render.training_parts, in its order
-        instruction.append(choose_instruction(rng, definition, p_original)[0])
-        chosen = [] if rng.random() < p_zero_shot else shot_positions(rng, size, position, k, groups)
-        counts.append(len(chosen))
-        shots.extend(chosen)
-    shot_full = np.array(shots, dtype=np.int64)
-    if kept is not None:
-        shot_full = kept[shot_full]
-    needed, inverse = np.unique(np.concatenate([full, shot_full]), return_inverse=True)
-    texts = pool.select([0, 1, 2]).take(pa.array(needed))
+    width = _FIXED + shots
+    if not part.rows.is_file():
+        raise MedsregError(f"the build's scratch file {part.rows} has gone (removed while building?); run the build again")
+    rows = np.fromfile(part.rows, dtype=np.int32, count=(end - start) * width, offset=start * width * 4)
+    rows = rows.reshape(end - start, width).astype(np.int64)
+    counts = rows[:, 3]
+    chosen = rows[:, _FIXED:][np.arange(shots) < counts[:, None]]  # row by row, each row's shots in order
+    needed, inverse = np.unique(np.concatenate([rows[:, 0], chosen]), return_inverse=True)
+    texts = read_pool(part.pool).select([0, 1, 2]).take(pa.array(needed))
     texts = pa.RecordBatch.from_arrays([column.cast(pa.string()) for column in texts.columns], names=texts.schema.names)
-    return _Drawn(task, inverse[:len(full)], instruction, counts, inverse[len(full):], repeats, texts)
+    return _Drawn(part.task, inverse[: end - start], rows[:, 2], counts, inverse[end - start :], rows[:, 1], texts)
 
 
 def bucket_table(spec: MixtureSpec, parts: list[TaskRows], schema: Any, bucket: int) -> Any:
@@ -142,16 +153,16 @@ def bucket_table(spec: MixtureSpec, parts: list[TaskRows], schema: Any, bucket: 
     import pyarrow.compute as pc
 
     spans = [(part, *part.span(bucket)) for part in parts]
-    drawn = [_draw(part, spec, start, end) for part, start, end in spans if end > start]
+    drawn = [_gather(part, spec.shots, start, end) for part, start, end in spans if end > start]
     if not drawn:
         return pa.Table.from_batches([], schema=schema)
     # the rows in plan order (task after task), as indices into the tasks' gathered texts laid end to end
     bases = np.cumsum([0] + [len(one.texts) for one in drawn[:-1]])
     own = np.concatenate([one.own + base for one, base in zip(drawn, bases)])
-    counts = np.concatenate([np.array(one.counts, dtype=np.int64) for one in drawn])
+    counts = np.concatenate([one.counts for one in drawn])
     shots = np.concatenate([one.shots + base for one, base in zip(drawn, bases)])
     repeats = np.concatenate([one.repeats for one in drawn])
-    instruction = np.concatenate([np.array(one.instruction, dtype=np.int64) for one in drawn])
+    instruction = np.concatenate([one.instruction for one in drawn])
     task_rows = np.repeat(np.arange(len(drawn)), [len(one.own) for one in drawn])
     starts = np.cumsum(counts) - counts
     # ... then in the bucket's order

@@ -40,7 +40,7 @@ from medsreg.build.plan import (
     row_buckets,
     training_instances,
 )
-from medsreg.build.bucket import TaskRows, bucket_table, read_pool, write_pool
+from medsreg.build.bucket import TaskRows, bucket_table, read_pool, write_pool, write_rows
 from medsreg.build.shards import Piece, Shards
 from medsreg.build.workers import SHARED, in_workers
 from medsreg.catalog import Catalog, LoadedTask
@@ -162,21 +162,18 @@ def _rows_one(job: _RowsJob) -> TaskRows:
     plan: Plan = SHARED["plan"]
     task = plan.rows[job.position].task
     pool = pool_path(SHARED["pools"], task.name)
-    rows_in_pool = read_pool(pool).num_rows
-    if rows_in_pool != job.available:
-        raise MedsregError(f"{task.name}: its kept instances changed while building ({rows_in_pool:,} training instances "
+    batch = read_pool(pool)
+    if batch.num_rows != job.available:
+        raise MedsregError(f"{task.name}: its kept instances changed while building ({batch.num_rows:,} training instances "
                            f"now, {job.available:,} when planning); run the build again")
     positions, repeats = draws(plan.spec.seed, task.name, job.kept, job.taken)
     bucket = row_buckets(plan.spec.seed, task.name, len(positions), SHARED["buckets"])
     order = np.argsort(bucket, kind="stable")
-    rows = Path(job.stem + ".rows.npy")
-    np.save(rows, np.stack([positions[order], repeats[order]]))
-    kept = None
-    if job.removed:
-        kept = Path(job.stem + ".kept.npy")
-        np.save(kept, np.delete(np.arange(job.available, dtype=np.int64), job.removed))
+    rows = Path(job.stem + ".rows")
+    kept = np.delete(np.arange(job.available, dtype=np.int64), job.removed) if job.removed else None
+    write_rows(rows, task, plan.spec, batch, positions[order], repeats[order], kept)
     ends = np.cumsum(np.bincount(bucket, minlength=SHARED["buckets"]))
-    return TaskRows(task=task, pool=pool, rows=rows, ends=tuple(ends.tolist()), kept=kept)
+    return TaskRows(task=task, pool=pool, rows=rows, ends=tuple(ends.tolist()))
 
 
 def task_rows(plan: Plan, scratch: Path, pools: Path, *, workers: int = 1, progress: Any = None) -> list[TaskRows]:

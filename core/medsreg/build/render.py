@@ -50,7 +50,7 @@ class RowRandom:
         self._refill()  # eagerly: every row draws (the instruction's draw comes first, rewrites or not)
 
     def _refill(self) -> None:
-        self._values = _EIGHT_WORDS.unpack(hashlib.blake2b(b"%s#%d" % (self._key, self._block), digest_size=64).digest())
+        self._values = _EIGHT_WORDS.unpack(block_digest(self._key, self._block))
         self._block += 1
         self._used = 0
 
@@ -96,8 +96,17 @@ _TWO_TO_64 = 1 << 64
 _TWO_TO_MINUS_53 = 2.0 ** -53
 
 
+def block_digest(key: bytes, block: int) -> bytes:
+    """The 64 bytes (eight little-endian words) of block ``block`` of the draws of the row keyed ``key``."""
+    return hashlib.blake2b(b"%s#%d" % (key, block), digest_size=64).digest()
+
+
 def row_rng(seed: int, task: str, instance_id: str, repeat: int = 0) -> RowRandom:
-    return RowRandom(f"{seed}|{task}|{instance_id}|{repeat}")
+    return RowRandom(row_key(seed, task, instance_id, repeat))
+
+
+def row_key(seed: int, task: str, instance_id: str, repeat: int) -> str:
+    return f"{seed}|{task}|{instance_id}|{repeat}"
 
 
 def choose_instruction(rng: RowRandom, definition: list[str], p_original: float) -> tuple[int, str]:
@@ -189,11 +198,20 @@ def training_parts(task: Task, pool: list[Instance], position: int, repeat: int,
     (mixture.py), as cheaper than a dict per row."""
     instance = pool[position]
     rng = row_rng(seed, task.name, instance["id"], repeat)
-    instruction_index, instruction = choose_instruction(rng, task.definition, p_original)
-    zero_shot = rng.random() < p_zero_shot
-    context = [] if zero_shot else sample_shots(rng, pool, position, shots)
-    system, user = frame(instruction, instance["input"], context)
+    instruction_index, chosen = training_choices(rng, task.definition, p_original, p_zero_shot, shots, len(pool), position,
+                                                 _Inputs(pool))
+    context = [pool[index] for index in chosen]
+    system, user = frame(task.definition[instruction_index], instance["input"], context)
     return system, user, first_output(instance), instruction_index, [shot["id"] for shot in context]
+
+
+def training_choices(rng: RowRandom, definition: list[str], p_original: float, p_zero_shot: float, shots: int,
+                     size: int, position: int, inputs: Any) -> tuple[int, list[int]]:
+    """A mixture row's random choices, in their order: (the instruction's index, the shots' positions in the pool of
+    ``size``); ``inputs`` as ``shot_positions`` takes it."""
+    instruction_index = choose_instruction(rng, definition, p_original)[0]
+    zero_shot = rng.random() < p_zero_shot  # drawn even when the pool has no shot to give
+    return instruction_index, [] if zero_shot else shot_positions(rng, size, position, shots, inputs)
 
 
 def training_row(task: Task, pool: list[Instance], position: int, repeat: int, *, seed: int, p_original: float,
