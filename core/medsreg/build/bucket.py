@@ -53,14 +53,26 @@ def write_pool(path: Path, pool: list[Instance]) -> None:
     import pyarrow as pa
 
     first: dict[str, int] = {}
-    groups = [first.setdefault(instance["input"], position) for position, instance in enumerate(pool)]
+    groups = np.fromiter((first.setdefault(instance["input"], position) for position, instance in enumerate(pool)),
+                         dtype=np.int64, count=len(pool))
+    # the arrays made from their buffers, not by pa.array: its first call in a process imports pandas (half a second),
+    # and the workers that read the tasks are forked before the build has imported it
+    columns = [_large_strings([instance["id"] for instance in pool]), _large_strings([instance["input"] for instance in pool]),
+               _large_strings([first_output(instance) for instance in pool]),
+               pa.Array.from_buffers(pa.int64(), len(pool), [None, pa.py_buffer(groups)])]
     schema = pool_schema()
-    columns = [[instance["id"] for instance in pool], [instance["input"] for instance in pool],
-               [first_output(instance) for instance in pool], groups]
-    batch = pa.RecordBatch.from_arrays([pa.array(column, type=field.type) for column, field in zip(columns, schema)],
-                                       schema=schema)
+    batch = pa.RecordBatch.from_arrays(columns, schema=schema)
     with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, schema) as writer:
         writer.write_batch(batch)
+
+
+def _large_strings(texts: list[str]) -> Any:
+    import pyarrow as pa
+
+    encoded = [text.encode("utf-8") for text in texts]
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)), out=offsets[1:])
+    return pa.Array.from_buffers(pa.large_string(), len(encoded), [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))])
 
 
 def read_pool(path: Path) -> Any:

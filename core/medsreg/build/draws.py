@@ -23,7 +23,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from medsreg.build.render import _SMALL_POOL, block_digest, row_key, row_rng, training_choices
+from medsreg.build.render import _SMALL_POOL, first_blocks, row_rng, training_choices
 
 _WORDS = 8
 """64-bit values in one digest block."""
@@ -49,8 +49,7 @@ def training_draws(seed: int, task: str, definition: Sequence[str], ids: Sequenc
     index, its number of shots, its shots' positions in the pool as an array of rows x ``shots``, -1 after its count)."""
     rows = len(positions)
     size = len(groups)
-    keys = [row_key(seed, task, identifier, repeat).encode("utf-8") for identifier, repeat in zip(ids, repeats.tolist())]
-    words = np.frombuffer(b"".join([block_digest(key, 0) for key in keys]), dtype="<u8").reshape(rows, _WORDS)
+    words = np.frombuffer(first_blocks(seed, task, ids, repeats.tolist()), dtype="<u8").reshape(rows, _WORDS)
     instruction = np.zeros(rows, np.int64)
     used = np.ones(rows, np.int64)  # values read: the instruction's draw, made whether or not there are rewrites
     slow = np.zeros(rows, dtype=bool)  # rows left to render.training_choices
