@@ -305,3 +305,46 @@ def test_draws_of_many_rows_are_those_of_each_row(monkeypatch, size, distinct, r
         assert (int(instruction[row]), chosen[row, : counts[row]].tolist()) == (index, picked), row
         assert (chosen[row, counts[row]:] == -1).all()
     assert (0 < len(slow) < rows) if by_row else not slow
+
+
+@pytest.mark.parametrize("instruction", ["original", "rewrite"])
+def test_a_suite_table_is_the_suite_rows_with_their_bytes_and_nbytes(instruction):
+    """suitebuild.py makes a suite's table in Arrow: it is ``from_pylist`` of ``suite_row``'s dicts, value for value,
+    serialized byte for byte, with the same ``nbytes`` per column (which decides where save_to_disk starts a shard).
+    The rows: a table that ends inside one task and starts another, a zero-shot task with a group, a 3-shot task with
+    rewrites and duplicated outputs lists, a small pool (shots from the candidate list), a task of one instance."""
+    import pyarrow as pa
+    from medsreg.build.pipeline import suite_features
+    from medsreg.build.render import suite_row
+    from medsreg.build.suitebuild import suite_table
+    from medsreg.models import SuiteCategory, SuiteTask
+
+    schema = suite_features().arrow_schema
+    mcqa = make_task("p/mcqa", 90, definition=["Pick one.", "Choose an option."], split="test")
+    summary = make_task("p/summary", 150, definition=["Summarize.", "Sum up.", "Write a summary."], split="test",
+                        inputs=[f"case {i % 100}: the report" for i in range(150)])
+    for position, instance in enumerate(summary.instances):
+        instance["output"] = [f"summary {position}", "another reference"][: 1 + position % 2]
+    small = make_task("p/small", 7, split="test")
+    single = make_task("p/single", 1, split="test")
+    entries = [SuiteTask(task="p/mcqa", metrics=["accuracy"], shots=0, group="options", average=False),
+               SuiteTask(task="p/summary", metrics=["bleu1", "rougeL"]),
+               SuiteTask(task="p/small", metrics=["accuracy"], shots=5),
+               SuiteTask(task="p/single", metrics=["accuracy"])]
+    suite = Suite(name="p/bench", description="A test suite.", seed=11, instruction=instruction,
+                  categories=[SuiteCategory(name="QA", tasks=entries[:1]), SuiteCategory(name="Other", tasks=entries[1:])])
+    parts = [("QA", entries[0], mcqa, mcqa.instances)] + [("Other", entry, task, task.instances)
+                                                          for entry, task in zip(entries[1:], [summary, small, single])]
+    # rows 60 to 90 of the first task, then the other tasks whole
+    segments = [(parts[0], 60, 90)] + [(part, 0, len(part[3])) for part in parts[1:]]
+    made = suite_table(suite, segments, schema)
+    expected = pa.Table.from_pylist([suite_row(suite, category, entry, task, pool, position)
+                                     for (category, entry, task, pool), start, end in segments
+                                     for position in range(start, end)], schema=schema)
+    assert made.schema.equals(schema)
+    assert made.to_pylist() == expected.to_pylist()
+    assert {name: made.column(name).nbytes for name in schema.names} == \
+        {name: expected.column(name).nbytes for name in schema.names}
+    assert [batch.serialize().to_pybytes() for batch in made.combine_chunks().to_batches(max_chunksize=40)] == \
+        [batch.serialize().to_pybytes() for batch in expected.combine_chunks().to_batches(max_chunksize=40)]
+    assert {len(row["shot_ids"]) for row in made.to_pylist()} == {0, 3, 5}

@@ -5,17 +5,17 @@ What a bucket is made of, on disk in the build's scratch:
 * a task's **pool file** (``write_pool``, written once by the survey that read the task): its training instances as
   an Arrow IPC file, one column each of ids, inputs and first outputs, and ``group``: one number per distinct input
   (the position of its first instance), so that "another instance with the same input" is a comparison of numbers;
-* a task's **rows file** (``TaskRows.rows``): the planned rows' pool positions and repeats, ordered by shuffle bucket,
-  with where each bucket ends; and, when decontamination removed some of its instances, the pool positions of the kept
-  ones (rows and shots are drawn among those, as ``render.training_row`` draws them from the kept pool).
+* a task's **rows file** (``write_rows``, pass 2): per planned row, ordered by shuffle bucket, its instance's position
+  in the pool, its repeat, and its random choices (``draws.training_draws``: the instruction, the shots, drawn among the
+  instances left after decontamination as ``render.training_row`` draws them), as int32 numbers; ``TaskRows.ends``
+  says where each bucket's rows end.
 
-``bucket_table`` makes bucket b: for each task with rows there, the rows' random choices (``render``'s ``RowRandom``
-per row: the instruction, zero-shot or not, the shots), drawn in Python from numbers alone; then every text column in
-Arrow, in the bucket's final order (``plan.bucket_order``): the instances' texts gathered from the memory-mapped pools
-and joined into the official framing (``render.frame``) by Arrow's string kernels. No Python string is made per row,
-and nothing is written between rendering and the shards. The table equals, value for value and byte for byte, the one
-``pa.Table.from_pylist`` makes of ``render.training_row``'s dicts taken in that order, with the same ``nbytes`` per
-column (``_as_taken``), which decides where ``save_to_disk`` starts a shard.
+``bucket_table`` makes bucket b: each task's rows there read as numbers, the texts they use gathered from the
+memory-mapped pool, then every column in Arrow, in the bucket's final order (``plan.bucket_order``), the texts joined
+into the official framing by framing.py. No Python string is made per row, and nothing is written between rendering
+and the shards. The table equals, value for value and byte for byte, the one ``pa.Table.from_pylist`` makes of
+``render.training_row``'s dicts taken in that order, with the same ``nbytes`` per
+column (``framing.with_bitmaps``), which decides where ``save_to_disk`` starts a shard.
 """
 
 from __future__ import annotations
@@ -26,18 +26,11 @@ from typing import Any
 
 import numpy as np
 
+from medsreg.build.framing import messages, systems, users, with_bitmaps
 from medsreg.build.plan import bucket_order
-from medsreg.build.render import LEARN_FROM_SHOTS, QUERY, SHOT, SHOT_SEPARATOR, first_output
+from medsreg.build.render import first_output
 from medsreg.errors import MedsregError
 from medsreg.models import Instance, MixtureSpec, Task
-
-_SHOT_START, _SHOT_REST = SHOT.split("{input}")
-_SHOT_MIDDLE, _SHOT_END = _SHOT_REST.split("{output}")
-_QUERY_START, _QUERY_END = QUERY.split("{input}")
-_PIECES = [_SHOT_START, _SHOT_MIDDLE, _SHOT_END + SHOT_SEPARATOR, LEARN_FROM_SHOTS]
-"""The constant pieces of a k-shot system text: a shot is pieces 0, input, 1, output, 2 (its end and the separator that
-follows every shot, the last one's before the instruction); the instruction is followed by piece 3."""
-_PIECE_START, _PIECE_MIDDLE, _PIECE_END, _PIECE_LEARN = range(4)
 
 
 def pool_schema() -> Any:
@@ -188,21 +181,10 @@ def bucket_table(spec: MixtureSpec, parts: list[TaskRows], schema: Any, bucket: 
                             for name in ("id", "input", "output"))
     tasks = [one.task for one in drawn]
     instruction_bases = np.cumsum([0] + [len(task.definition) for task in tasks[:-1]])
-    system = _systems(inputs, outputs, [text for task in tasks for text in task.definition],
-                      instruction + instruction_bases[task_rows], counts, shots)
-    framed = pa.array(counts > 0)
-    user = pc.binary_join_element_wise(pc.if_else(framed, _QUERY_START, ""), inputs.take(pa.array(own)),
-                                       pc.if_else(framed, _QUERY_END, ""), "")
+    system = systems(inputs, outputs, [text for task in tasks for text in task.definition],
+                     instruction + instruction_bases[task_rows], counts, shots)
+    user = users(inputs.take(pa.array(own)), counts)
     completion = outputs.take(pa.array(own))
-    rows = len(own)
-    # messages: [system, user, assistant] per row, its contents interleaved from the three text columns
-    thirds = (np.arange(rows, dtype=np.int64)[:, None] + np.array([0, rows, 2 * rows])).ravel()
-    content = pa.concat_arrays([system, user, completion]).take(pa.array(thirds))
-    roles = pa.array(["system", "user", "assistant"]).take(pa.array(np.tile(np.arange(3, dtype=np.int32), rows)))
-    message_type = schema.field("messages").type
-    messages = pa.ListArray.from_arrays(
-        pa.array(np.arange(0, 3 * rows + 1, 3, dtype=np.int32)),
-        pa.StructArray.from_arrays([roles, content], fields=list(message_type.value_type)), type=message_type)
     shot_offsets = pa.array(np.concatenate([[0], shot_ends]).astype(np.int32))
     by_task = pa.array(task_rows)
 
@@ -210,7 +192,7 @@ def bucket_table(spec: MixtureSpec, parts: list[TaskRows], schema: Any, bucket: 
         return pa.array(values, type=schema.field(name).type).take(by_task)
 
     columns = {
-        "messages": messages,
+        "messages": messages([system, user, completion], ["system", "user", "assistant"], schema.field("messages").type),
         "prompt": pc.binary_join_element_wise(system, user, "\n"),
         "completion": completion,
         "task": constant([task.name for task in tasks], "task"),
@@ -225,62 +207,5 @@ def bucket_table(spec: MixtureSpec, parts: list[TaskRows], schema: Any, bucket: 
         "zero_shot": pa.array(counts == 0),  # no shot to give makes a row zero-shot too
         "repeat": pa.array(repeats, type=schema.field("repeat").type),
     }
-    return pa.Table.from_arrays([_as_taken(columns[name]) for name in schema.names], schema=schema)
-
-
-def _systems(inputs: Any, outputs: Any, instructions: list[str], instruction: np.ndarray, counts: np.ndarray,
-             shots: np.ndarray) -> Any:
-    """Each row's system text (``render.frame``'s): its instruction alone without shots, else its shots in the official
-    k-shot framing; made by one gather of pieces (constants, instructions, the shots' inputs and outputs) per row and
-    one join."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    rows = len(counts)
-    framed = counts > 0
-    # a row without shots is one piece (its instruction); with m shots 5 m + 2 (the shots, the instruction, piece 3)
-    sizes = np.where(framed, 5 * counts + 2, 1)
-    offsets = np.zeros(rows + 1, dtype=np.int64)
-    np.cumsum(sizes, out=offsets[1:])
-    first_instruction = len(_PIECES)
-    first_input = first_instruction + len(instructions)
-    first_output_piece = first_input + len(inputs)
-    index = np.empty(int(offsets[-1]), dtype=np.int64)
-    index[offsets[:-1][~framed]] = first_instruction + instruction[~framed]
-    shot_ends = np.cumsum(counts)
-    shot_starts = np.repeat(offsets[:-1], counts) + 5 * (np.arange(len(shots)) - np.repeat(shot_ends - counts, counts))
-    index[shot_starts] = _PIECE_START
-    index[shot_starts + 1] = first_input + shots
-    index[shot_starts + 2] = _PIECE_MIDDLE
-    index[shot_starts + 3] = first_output_piece + shots
-    index[shot_starts + 4] = _PIECE_END
-    ends = offsets[1:][framed]
-    index[ends - 2] = first_instruction + instruction[framed]
-    index[ends - 1] = _PIECE_LEARN
-    pieces = pa.concat_arrays([pa.array(_PIECES + instructions, type=pa.string()), inputs, outputs])
-    return pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets.astype(np.int32)), pieces.take(pa.array(index))), "")
-
-
-def _as_taken(array: Any) -> Any:
-    """``array`` with a validity bitmap on every string, list and struct level, as Arrow's ``take`` gives them (all set:
-    nothing is null). The bitmaps are never written (an IPC batch leaves out a validity buffer without nulls), but
-    ``nbytes`` counts them, and ``nbytes`` decides where a shard ends and is the dataset's size in dataset_info.json:
-    the build's before this module, and anything made from ``training_row``'s dicts and shuffled, have them."""
-    import pyarrow as pa
-
-    kind = array.type
-    if pa.types.is_list(kind):
-        own, children = array.buffers()[:2], [_as_taken(array.values)]
-    elif pa.types.is_struct(kind):
-        own, children = array.buffers()[:1], [_as_taken(array.field(index)) for index in range(kind.num_fields)]
-    elif pa.types.is_string(kind):
-        own, children = array.buffers(), None
-        if own[0] is not None:
-            return array
-    else:
-        return array
-    if own[0] is None:
-        if array.null_count or array.offset:
-            raise ValueError("_as_taken expects a whole array without nulls")
-        own = [pa.py_buffer(b"\xff" * -(-len(array) // 8)), *own[1:]]
-    return pa.Array.from_buffers(kind, len(array), own, children=children)  # null_count=0 would drop the bitmap
+    # as take made them: every text and list with its validity bitmap
+    return pa.Table.from_arrays([with_bitmaps(columns[name], True) for name in schema.names], schema=schema)

@@ -19,11 +19,12 @@ A row that needs more than its first eight values, or whose shots come from a sm
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from medsreg.build.render import _SMALL_POOL, first_blocks, row_rng, training_choices
+from medsreg.build.render import _SMALL_POOL, first_blocks, row_rng, suite_choices, training_choices
+from medsreg.models import Instance, Suite, SuiteTask, Task
 
 _WORDS = 8
 """64-bit values in one digest block."""
@@ -44,26 +45,57 @@ def _accepted(values: np.ndarray, n: int) -> np.ndarray:
 def training_draws(seed: int, task: str, definition: Sequence[str], ids: Sequence[str], positions: np.ndarray,
                    repeats: np.ndarray, groups: np.ndarray, *, p_original: float, p_zero_shot: float,
                    shots: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The choices of the rows of ``task`` for the instances at ``positions`` of a pool whose instances' inputs are
-    equal exactly when their ``groups`` are, with ``ids`` (of those instances) and ``repeats``: (each row's instruction
-    index, its number of shots, its shots' positions in the pool as an array of rows x ``shots``, -1 after its count)."""
+    """The choices of mixture rows (``render.training_choices``'s) of ``task`` for the instances at ``positions`` of a
+    pool whose instances' inputs are equal exactly when their ``groups`` are, with ``ids`` (of those instances) and
+    ``repeats``: (each row's instruction index, its number of shots, its shots' positions in the pool as an array of
+    rows x ``shots``, -1 after its count)."""
+    def one_by_one(row: int) -> tuple[int, list[int]]:
+        return training_choices(row_rng(seed, task, ids[row], int(repeats[row])), list(definition), p_original,
+                                p_zero_shot, shots, len(groups), int(positions[row]), groups)
+
+    return _draws(seed, task, definition, ids, positions, repeats, groups, p_original=p_original,
+                  p_zero_shot=p_zero_shot, shots=shots, one_by_one=one_by_one)
+
+
+def suite_draws(suite: Suite, entry: SuiteTask, task: Task, pool: list[Instance], start: int,
+                end: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The choices of the evaluation rows (``render.suite_choices``'s) of ``pool[start:end]``, as ``training_draws``
+    gives them: a suite's rows draw no zero-shot, and their instruction only when the suite takes rewrites."""
+    first: dict[str, int] = {}
+    groups = np.fromiter((first.setdefault(instance["input"], position) for position, instance in enumerate(pool)),
+                         dtype=np.int64, count=len(pool))
+    positions = np.arange(start, end)
+    return _draws(suite.seed, task.name, task.definition, [instance["id"] for instance in pool[start:end]], positions,
+                  np.zeros(end - start, np.int64), groups, p_original=0.0 if suite.instruction == "rewrite" else None,
+                  p_zero_shot=None, shots=entry.shots if entry.shots is not None else suite.shots,
+                  one_by_one=lambda row: suite_choices(suite, entry, task, pool, start + row))
+
+
+def _draws(seed: int, task: str, definition: Sequence[str], ids: Sequence[str], positions: np.ndarray,
+           repeats: np.ndarray, groups: np.ndarray, *, p_original: float | None, p_zero_shot: float | None, shots: int,
+           one_by_one: Callable[[int], tuple[int, list[int]]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``p_original`` None: no instruction is drawn (the original); ``p_zero_shot`` None: zero-shot is not drawn;
+    ``one_by_one(row)``: the row's choices made by render itself, for the rows not read off their first eight values."""
     rows = len(positions)
     size = len(groups)
     words = np.frombuffer(first_blocks(seed, task, ids, repeats.tolist()), dtype="<u8").reshape(rows, _WORDS)
     instruction = np.zeros(rows, np.int64)
-    used = np.ones(rows, np.int64)  # values read: the instruction's draw, made whether or not there are rewrites
-    slow = np.zeros(rows, dtype=bool)  # rows left to render.training_choices
-    if len(definition) >= 2:
-        rewrites = len(definition) - 1
-        rewrite = _uniform(words[:, 0]) >= p_original
-        accepted = _accepted(words[:, 1], rewrites)
-        slow |= rewrite & ~accepted
-        drawn = rewrite & accepted
-        instruction[drawn] = 1 + (words[drawn, 1] % np.uint64(rewrites)).astype(np.int64)
-        used[drawn] = 2
-    every = np.arange(rows)
-    drawing = ~(_uniform(words[every, used]) < p_zero_shot) & ~slow
-    used += 1
+    used = np.zeros(rows, np.int64)  # values read so far
+    slow = np.zeros(rows, dtype=bool)  # rows left to one_by_one
+    if p_original is not None:
+        used += 1  # the instruction's draw, made whether or not there are rewrites
+        if len(definition) >= 2:
+            rewrites = len(definition) - 1
+            rewrite = _uniform(words[:, 0]) >= p_original
+            accepted = _accepted(words[:, 1], rewrites)
+            slow |= rewrite & ~accepted
+            drawn = rewrite & accepted
+            instruction[drawn] = 1 + (words[drawn, 1] % np.uint64(rewrites)).astype(np.int64)
+            used[drawn] = 2
+    drawing = ~slow
+    if p_zero_shot is not None:
+        drawing &= ~(_uniform(words[np.arange(rows), used]) < p_zero_shot)
+        used += 1
     counts = np.zeros(rows, np.int64)
     chosen = np.full((rows, max(shots, 0)), -1, np.int64)
     if shots > 0 and size >= 2 and drawing.any():
@@ -85,9 +117,7 @@ def training_draws(seed: int, task: str, definition: Sequence[str], ids: Sequenc
                 done[taken[counts[taken] == shots]] = True
             slow |= drawing & ~done
     for row in np.flatnonzero(slow).tolist():
-        rng = row_rng(seed, task, ids[row], int(repeats[row]))
-        instruction[row], picked = training_choices(rng, list(definition), p_original, p_zero_shot, shots, size,
-                                                    int(positions[row]), groups)
+        instruction[row], picked = one_by_one(row)
         counts[row] = len(picked)
         chosen[row] = -1
         chosen[row, : len(picked)] = picked

@@ -259,15 +259,10 @@ def suite_row(suite: Suite, category: str, entry: SuiteTask, task: Task, pool: l
     (``medsreg eval --instructions``) replaces the suite's instruction and nothing else: the same shots, the same framing.
     """
     instance = pool[position]
-    rng = row_rng(suite.seed, task.name, instance["id"], 0)
-    if suite.instruction == "original":
-        chosen = task.definition[0]
-    else:
-        chosen = choose_instruction(rng, task.definition, 0.0)[1]  # drawn either way: the shots' draws come after
-    instruction = chosen if instruction is None else instruction
-    k = entry.shots if entry.shots is not None else suite.shots
-    context = sample_shots(rng, pool, position, k)
-    system, user = frame(instruction, instance["input"], context)
+    instruction_index, chosen = suite_choices(suite, entry, task, pool, position)
+    context = [pool[index] for index in chosen]
+    system, user = frame(task.definition[instruction_index] if instruction is None else instruction, instance["input"],
+                         context)
     return {
         "messages": [{"role": "system", "content": system}, {"role": "user", "content": user}],
         "prompt": system + "\n" + user,
@@ -282,3 +277,15 @@ def suite_row(suite: Suite, category: str, entry: SuiteTask, task: Task, pool: l
         "instance_id": instance["id"],
         "shot_ids": [shot["id"] for shot in context],
     }
+
+
+def suite_choices(suite: Suite, entry: SuiteTask, task: Task, pool: list[Instance], position: int) -> tuple[int, list[int]]:
+    """An evaluation row's random choices, in their order: (its instruction's index in the task's definition, its shots'
+    positions in ``pool``)."""
+    rng = row_rng(suite.seed, task.name, pool[position]["id"], 0)
+    if suite.instruction == "original":
+        instruction_index = 0
+    else:  # drawn from the rewrites: the shots' draws come after
+        instruction_index = choose_instruction(rng, task.definition, 0.0)[0]
+    k = entry.shots if entry.shots is not None else suite.shots
+    return instruction_index, shot_positions(rng, len(pool), position, k, _Inputs(pool))

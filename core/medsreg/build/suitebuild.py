@@ -15,12 +15,20 @@ import bisect
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
+
+from medsreg.build.framing import messages, systems, users, with_bitmaps
 from medsreg.build.plan import test_instances
-from medsreg.build.render import suite_row
+from medsreg.build.draws import suite_draws
+from medsreg.build.render import first_output
 from medsreg.build.shards import Piece, Shards
 from medsreg.build.suites import SuitePlan
 from medsreg.build.workers import SHARED, in_workers
 from medsreg.build.writer import BATCH_ROWS
+from medsreg.models import Instance, Suite, SuiteTask, Task
+
+Part = tuple[str, SuiteTask, Task, list[Instance]]
+"""A suite's task as its rows are made: (its category, its entry in the suite, the task, its test instances)."""
 
 TABLES_PER_JOB = 4
 """Tables of ``BATCH_ROWS`` rows a job renders: a few jobs per worker even for a small suite, little waiting per piece."""
@@ -43,19 +51,67 @@ def suite_pieces(plan: SuitePlan, schema: Any, shards: Shards, *, workers: int =
 
 
 def _suite_piece(job: int) -> Piece:
-    import pyarrow as pa
-
     suite, parts, starts, schema = SHARED["suite"], SHARED["parts"], SHARED["starts"], SHARED["schema"]
     first = job * TABLES_PER_JOB * BATCH_ROWS
     last = min(first + TABLES_PER_JOB * BATCH_ROWS, SHARED["total"])
-    rows = []
+    tables = [suite_table(suite, _segments(parts, starts, start, min(start + BATCH_ROWS, last)), schema)
+              for start in range(first, last, BATCH_ROWS)]
+    return SHARED["shards"].put(job, tables)
+
+
+def _segments(parts: list[Part], starts: list[int], first: int, last: int) -> list[tuple[Part, int, int]]:
+    """Rows ``first`` to ``last`` of the suite (counted over its tasks, one after the other) as (part, start, end)."""
+    segments = []
     part = bisect.bisect_right(starts, first) - 1
     row = first
     while row < last:
-        category, entry, task, pool = parts[part]
+        pool = parts[part][3]
         end = min(last, starts[part] + len(pool))
-        rows.extend(suite_row(suite, category, entry, task, pool, position)
-                    for position in range(row - starts[part], end - starts[part]))
+        segments.append((parts[part], row - starts[part], end - starts[part]))
         row, part = end, part + 1
-    tables = [pa.Table.from_pylist(rows[at:at + BATCH_ROWS], schema=schema) for at in range(0, len(rows), BATCH_ROWS)]
-    return SHARED["shards"].put(job, tables)
+    return segments
+
+
+def suite_table(suite: Suite, segments: list[tuple[Part, int, int]], schema: Any) -> Any:
+    """The rows of ``segments`` ((category, entry, task, its test instances), first and end position) in order: the
+    table ``pa.Table.from_pylist`` makes of ``render.suite_row``'s dicts, the framed texts made in Arrow (framing.py)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    instructions: list[str] = []
+    instruction, counts, shots, needed = [], [], [], []  # needed: (part, position) of each text a row uses
+    columns: dict[str, list] = {name: [] for name in ("references", "metrics", "suite", "category", "group", "average",
+                                                      "task", "legacy_id", "instance_id", "shot_ids")}
+    for (category, entry, task, pool), start, end in segments:
+        base = len(instructions)
+        instructions.extend(task.definition)
+        indices, numbers, drawn = suite_draws(suite, entry, task, pool, start, end)
+        instruction.extend((indices + base).tolist())
+        counts.extend(numbers.tolist())
+        for position, chosen in zip(range(start, end), drawn.tolist()):
+            chosen = chosen[: chosen.index(-1)] if -1 in chosen else chosen
+            shots.extend(range(len(needed) + 1, len(needed) + 1 + len(chosen)))  # after the row's own text
+            needed.append(pool[position])
+            needed.extend(pool[shot] for shot in chosen)
+            instance = pool[position]
+            columns["references"].append(list(instance["output"]))
+            columns["instance_id"].append(instance["id"])
+            columns["shot_ids"].append([pool[shot]["id"] for shot in chosen])
+        rows = end - start
+        for name, value in (("metrics", list(entry.metrics)), ("suite", suite.name), ("category", category),
+                            ("group", entry.group), ("average", entry.average), ("task", task.name),
+                            ("legacy_id", task.legacy_id)):
+            columns[name].extend([value] * rows)
+    counts_array = np.array(counts, dtype=np.int64)
+    own = np.cumsum(counts_array + 1) - counts_array - 1  # each row's own text, before its shots'
+    inputs = pa.array([instance["input"] for instance in needed], type=pa.string())
+    outputs = pa.array([first_output(instance) for instance in needed], type=pa.string())
+    system = systems(inputs, outputs, instructions, np.array(instruction, dtype=np.int64), counts_array,
+                     np.array(shots, dtype=np.int64))
+    user = users(inputs.take(pa.array(own)), counts_array)
+    built = {"messages": messages([system, user], ["system", "user"], schema.field("messages").type),
+             "prompt": pc.binary_join_element_wise(system, user, "\n")}
+    # the rest as from_pylist makes them (a column at a time, from the values), the built ones in its layout
+    return pa.Table.from_arrays([with_bitmaps(built[name], False) if name in built
+                                 else pa.array(columns[name], type=schema.field(name).type) for name in schema.names],
+                                schema=schema)
