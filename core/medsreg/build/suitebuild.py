@@ -1,4 +1,4 @@
-"""A suite's dataset at scale: its rows rendered in the worker processes, a few thousand at a time, and put straight into
+"""A suite's dataset at scale: its rows made in the worker processes, a few thousand at a time, and put straight into
 the dataset's shards.
 
 The rows are ``render.suite_row``'s, in the suite's order (its tasks in order, each task's test instances in order), as
@@ -7,6 +7,10 @@ tables of the writer's ``BATCH_ROWS`` rows, counted over the whole suite (a tabl
 start of the next), so the tables are those the writer made of the row stream: the same bytes. Job j is piece j of the
 shards. The test instances are already in memory (read while planning, to decontaminate against them): forked workers
 inherit them.
+
+A table is not made of the rows' dicts: ``suite_table`` reads the rows' choices off numpy (``draws.suite_draws``), frames
+their texts in Arrow (framing.py) and makes the other columns as ``from_pylist`` makes them, a column at a time; the
+table equals ``from_pylist`` of ``suite_row``'s dicts, value for value, byte for byte and in ``nbytes``.
 """
 
 from __future__ import annotations
