@@ -57,13 +57,11 @@ def training_draws(seed: int, task: str, definition: Sequence[str], ids: Sequenc
                   p_zero_shot=p_zero_shot, shots=shots, one_by_one=one_by_one)
 
 
-def suite_draws(suite: Suite, entry: SuiteTask, task: Task, pool: list[Instance], start: int,
-                end: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The choices of the evaluation rows (``render.suite_choices``'s) of ``pool[start:end]``, as ``training_draws``
-    gives them: a suite's rows draw no zero-shot, and their instruction only when the suite takes rewrites."""
-    first: dict[str, int] = {}
-    groups = np.fromiter((first.setdefault(instance["input"], position) for position, instance in enumerate(pool)),
-                         dtype=np.int64, count=len(pool))
+def suite_draws(suite: Suite, entry: SuiteTask, task: Task, pool: list[Instance], start: int, end: int,
+                groups: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The choices of the evaluation rows (``render.suite_choices``'s) of ``pool[start:end]`` (``groups`` as
+    ``training_draws`` takes them), as ``training_draws`` gives them: a suite's rows draw no zero-shot, and their
+    instruction only when the suite takes rewrites."""
     positions = np.arange(start, end)
     return _draws(suite.seed, task.name, task.definition, [instance["id"] for instance in pool[start:end]], positions,
                   np.zeros(end - start, np.int64), groups, p_original=0.0 if suite.instruction == "rewrite" else None,

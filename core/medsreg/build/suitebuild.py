@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -58,7 +59,8 @@ def _suite_piece(job: int) -> Piece:
     suite, parts, starts, schema = SHARED["suite"], SHARED["parts"], SHARED["starts"], SHARED["schema"]
     first = job * TABLES_PER_JOB * BATCH_ROWS
     last = min(first + TABLES_PER_JOB * BATCH_ROWS, SHARED["total"])
-    tables = [suite_table(suite, _segments(parts, starts, start, min(start + BATCH_ROWS, last)), schema)
+    arrays = SHARED.setdefault("arrays", {})  # each worker's own (SHARED is copied into each at the fork)
+    tables = [suite_table(suite, _segments(parts, starts, start, min(start + BATCH_ROWS, last)), schema, arrays)
               for start in range(first, last, BATCH_ROWS)]
     return SHARED["shards"].put(job, tables)
 
@@ -76,45 +78,76 @@ def _segments(parts: list[Part], starts: list[int], first: int, last: int) -> li
     return segments
 
 
-def suite_table(suite: Suite, segments: list[tuple[Part, int, int]], schema: Any) -> Any:
+@dataclass(frozen=True)
+class _PoolArrays:
+    """A task's test instances as the suite's tables gather from them (made once per process, for all its tables)."""
+
+    ids: Any
+    inputs: Any
+    outputs: Any
+    """Each instance's first output (a shot's)."""
+    references: Any
+    """Each instance's outputs."""
+    groups: np.ndarray
+    """Equal exactly when the inputs are (draws.py's shots never have the row's input)."""
+
+    @classmethod
+    def of(cls, pool: list[Instance]) -> _PoolArrays:
+        import pyarrow as pa
+
+        first: dict[str, int] = {}
+        groups = np.fromiter((first.setdefault(instance["input"], position) for position, instance in enumerate(pool)),
+                             dtype=np.int64, count=len(pool))
+        return cls(pa.array([instance["id"] for instance in pool], type=pa.string()),
+                   pa.array([instance["input"] for instance in pool], type=pa.string()),
+                   pa.array([first_output(instance) for instance in pool], type=pa.string()),
+                   pa.array([instance["output"] for instance in pool], type=pa.list_(pa.string())), groups)
+
+
+def suite_table(suite: Suite, segments: list[tuple[Part, int, int]], schema: Any,
+                arrays: dict[str, _PoolArrays] | None = None) -> Any:
     """The rows of ``segments`` ((category, entry, task, its test instances), first and end position) in order: the
-    table ``pa.Table.from_pylist`` makes of ``render.suite_row``'s dicts, the framed texts made in Arrow (framing.py)."""
+    table ``pa.Table.from_pylist`` makes of ``render.suite_row``'s dicts, the framed texts made in Arrow (framing.py).
+    ``arrays``: the tasks' instances as Arrow arrays made for earlier tables (filled in here)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    arrays = {} if arrays is None else arrays
     instructions: list[str] = []
-    instruction, counts, shots, needed = [], [], [], []  # needed: (part, position) of each text a row uses
-    columns: dict[str, list] = {name: [] for name in ("references", "metrics", "suite", "category", "group", "average",
-                                                      "task", "legacy_id", "instance_id", "shot_ids")}
+    instruction, counts, own, shots, gathered, references = [], [], [], [], [], []
+    columns: dict[str, list] = {name: [] for name in ("metrics", "suite", "category", "group", "average", "task",
+                                                      "legacy_id")}
+    base = 0  # texts gathered for the segments before
     for (category, entry, task, pool), start, end in segments:
-        base = len(instructions)
-        instructions.extend(task.definition)
-        indices, numbers, drawn = suite_draws(suite, entry, task, pool, start, end)
-        instruction.extend((indices + base).tolist())
-        counts.extend(numbers.tolist())
-        for position, chosen in zip(range(start, end), drawn.tolist()):
-            chosen = chosen[: chosen.index(-1)] if -1 in chosen else chosen
-            shots.extend(range(len(needed) + 1, len(needed) + 1 + len(chosen)))  # after the row's own text
-            needed.append(pool[position])
-            needed.extend(pool[shot] for shot in chosen)
-            instance = pool[position]
-            columns["references"].append(list(instance["output"]))
-            columns["instance_id"].append(instance["id"])
-            columns["shot_ids"].append([pool[shot]["id"] for shot in chosen])
         rows = end - start
+        held = arrays.get(task.name) or arrays.setdefault(task.name, _PoolArrays.of(pool))
+        indices, numbers, drawn = suite_draws(suite, entry, task, pool, start, end, held.groups)
+        instruction.append(indices + len(instructions))
+        instructions.extend(task.definition)
+        counts.append(numbers)
+        chosen = drawn[np.arange(drawn.shape[1]) < numbers[:, None]]  # row by row, each row's shots in order
+        needed, inverse = np.unique(np.concatenate([np.arange(start, end), chosen]), return_inverse=True)
+        own.append(inverse[:rows] + base)
+        shots.append(inverse[rows:] + base)
+        base += len(needed)
+        gathered.append((held, pa.array(needed)))
+        references.append(held.references.take(pa.array(np.arange(start, end))))
         for name, value in (("metrics", list(entry.metrics)), ("suite", suite.name), ("category", category),
                             ("group", entry.group), ("average", entry.average), ("task", task.name),
                             ("legacy_id", task.legacy_id)):
             columns[name].extend([value] * rows)
-    counts_array = np.array(counts, dtype=np.int64)
-    own = np.cumsum(counts_array + 1) - counts_array - 1  # each row's own text, before its shots'
-    inputs = pa.array([instance["input"] for instance in needed], type=pa.string())
-    outputs = pa.array([first_output(instance) for instance in needed], type=pa.string())
-    system = systems(inputs, outputs, instructions, np.array(instruction, dtype=np.int64), counts_array,
-                     np.array(shots, dtype=np.int64))
-    user = users(inputs.take(pa.array(own)), counts_array)
+    counts_array, own_array, shots_array = (np.concatenate(parts) for parts in (counts, own, shots))
+    ids, inputs, outputs = (pa.concat_arrays([getattr(held, name).take(needed) for held, needed in gathered])
+                            for name in ("ids", "inputs", "outputs"))
+    system = systems(inputs, outputs, instructions, np.concatenate(instruction), counts_array, shots_array)
+    user = users(inputs.take(pa.array(own_array)), counts_array)
+    shot_offsets = pa.array(np.concatenate([[0], np.cumsum(counts_array)]).astype(np.int32))
     built = {"messages": messages([system, user], ["system", "user"], schema.field("messages").type),
-             "prompt": pc.binary_join_element_wise(system, user, "\n")}
+             "prompt": pc.binary_join_element_wise(system, user, "\n"),
+             "references": pa.concat_arrays(references),
+             "instance_id": ids.take(pa.array(own_array)),
+             "shot_ids": pa.ListArray.from_arrays(shot_offsets, ids.take(pa.array(shots_array)),
+                                                  type=schema.field("shot_ids").type)}
     # the rest as from_pylist makes them (a column at a time, from the values), the built ones in its layout
     return pa.Table.from_arrays([with_bitmaps(built[name], False) if name in built
                                  else pa.array(columns[name], type=schema.field(name).type) for name in schema.names],
