@@ -14,8 +14,8 @@ What a bucket is made of, on disk in the build's scratch:
 memory-mapped pool, then every column in Arrow, in the bucket's final order (``plan.bucket_order``), the texts joined
 into the official framing by framing.py. No Python string is made per row, and nothing is written between rendering
 and the shards. The table equals, value for value and byte for byte, the one ``pa.Table.from_pylist`` makes of
-``render.training_row``'s dicts taken in that order, with the same ``nbytes`` per
-column (``framing.with_bitmaps``), which decides where ``save_to_disk`` starts a shard.
+``render.training_row``'s dicts taken in that order, with the same ``nbytes`` per column (``framing.with_bitmaps``),
+which decides where ``save_to_disk`` starts a shard.
 """
 
 from __future__ import annotations
@@ -50,7 +50,8 @@ def write_pool(path: Path, pool: list[Instance]) -> None:
                          dtype=np.int64, count=len(pool))
     # the arrays made from their buffers, not by pa.array: its first call in a process imports pandas (half a second),
     # and the workers that read the tasks are forked before the build has imported it
-    columns = [_large_strings([instance["id"] for instance in pool]), _large_strings([instance["input"] for instance in pool]),
+    columns = [_large_strings([instance["id"] for instance in pool]),
+               _large_strings([instance["input"] for instance in pool]),
                _large_strings([first_output(instance) for instance in pool]),
                pa.Array.from_buffers(pa.int64(), len(pool), [None, pa.py_buffer(groups)])]
     schema = pool_schema()
@@ -65,7 +66,8 @@ def _large_strings(texts: list[str]) -> Any:
     encoded = [text.encode("utf-8") for text in texts]
     offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
     np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)), out=offsets[1:])
-    return pa.Array.from_buffers(pa.large_string(), len(encoded), [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))])
+    return pa.Array.from_buffers(pa.large_string(), len(encoded),
+                                 [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))])
 
 
 def read_pool(path: Path) -> Any:
@@ -87,8 +89,9 @@ def write_rows(path: Path, task: Task, spec: MixtureSpec, pool: Any, positions: 
     row of int32 per mixture row: its instance's position in the pool file, its repeat, its instruction index, its
     number of shots and the shots' positions in the pool file (``spec.shots`` columns, -1 after the number).
 
-    ``pool``: the task's pool file, read (``read_pool``). ``positions`` are among the ``kept`` positions of the pool (all of them when None), as the rows and their shots
-    are drawn among the instances left after decontamination; ``positions`` and ``repeats`` in the order of the buckets.
+    ``pool``: the task's pool file, read (``read_pool``). ``positions`` are among the ``kept`` positions of the pool
+    (all of them when None): the rows and their shots are drawn among the instances left after decontamination.
+    ``positions`` and ``repeats`` come in the order of the buckets.
     """
     import pyarrow as pa
 

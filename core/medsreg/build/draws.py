@@ -1,21 +1,21 @@
-"""The random choices of many training rows at once: equal, row for row, to ``render.training_choices``.
+"""The random choices of many rows at once: equal, row for row, to ``render.training_choices`` (a mixture's rows) and
+``render.suite_choices`` (a suite's).
 
-A mixture row draws its instruction, whether it is zero-shot, and its shots from its own ``render.RowRandom``: the
-BLAKE2b digest of the row's key gives eight 64-bit values, read in order (a digest of the next block only when a row
-needs more). Drawn one row at a time in Python that is about 6 us a row, the largest cost of a mixture's rows after
-their bytes. Here the one step that is per row, the digest, is made in Python, and the choices are read off the rows'
-eight values with numpy, all rows at once, by the same rules in the same order:
+A row draws its instruction, whether it is zero-shot (a mixture's row), and its shots from its own
+``render.RowRandom``: the BLAKE2b digest of the row's key gives eight 64-bit values, read in order (a digest of the next
+block only when a row needs more). Drawn one row at a time in Python that is about 6 us a row, the largest cost of a
+mixture's rows after their bytes. Here the one step that is per row, the digest, is made in Python, and the choices
+are read off the rows' eight values with numpy, all rows at once, by the same rules in the same order:
 
 * the instruction: the first value as a uniform draw against ``p_original``; a rewrite is ``randrange(1, count)`` of the
-  next value;
-* zero-shot: the next value against ``p_zero_shot``;
-* the shots (a pool of more than ``render._SMALL_POOL``): each further value is ``randrange(size)`` of it, a value past
+  next value (a suite draws it only when it takes rewrites);
+* zero-shot: the next value against ``p_zero_shot`` (a mixture's row only);
+* the shots (a pool of more than ``render.SMALL_POOL``): each further value is ``randrange(size)`` of it, a value past
   randrange's last whole multiple of ``size`` is skipped (randrange draws again), a position already drawn or the row's
   own is skipped, one with the row's input is drawn but not taken, until ``shots`` are taken.
 
 A row that needs more than its first eight values, or whose shots come from a small pool's candidate list, is left to
-``render.training_choices`` itself (a few rows in a thousand): the choices never depend on which path made them.
-"""
+render itself (a few rows in a thousand): the choices never depend on which path made them."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from medsreg.build.render import _SMALL_POOL, first_blocks, row_rng, suite_choices, training_choices
+from medsreg.build.render import SMALL_POOL, first_blocks, row_rng, suite_choices, training_choices
 from medsreg.models import Instance, Suite, SuiteTask, Task
 
 _WORDS = 8
@@ -97,7 +97,7 @@ def _draws(seed: int, task: str, definition: Sequence[str], ids: Sequence[str], 
     counts = np.zeros(rows, np.int64)
     chosen = np.full((rows, max(shots, 0)), -1, np.int64)
     if shots > 0 and size >= 2 and drawing.any():
-        if size <= _SMALL_POOL:
+        if size <= SMALL_POOL:
             slow |= drawing
         else:
             own = groups[positions]

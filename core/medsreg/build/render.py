@@ -31,7 +31,7 @@ SHOT_SEPARATOR = "\n\n"
 LEARN_FROM_SHOTS = "Please learn from the few-shot cases to see what content you have to output."
 QUERY = "Input:\n{input}\nOutput:\n"
 
-_SMALL_POOL = 64
+SMALL_POOL = 64
 """Below this many instances, shots are drawn from an explicit candidate list (cheap, and exact with duplicates)."""
 
 
@@ -160,7 +160,7 @@ def shot_positions(rng: RowRandom, size: int, position: int, k: int, inputs: Any
     if k <= 0 or size < 2:
         return []
     own = inputs[position]
-    if size <= _SMALL_POOL:
+    if size <= SMALL_POOL:
         return _from_candidates(rng, size, position, own, k, inputs)
     chosen: list[int] = []
     seen = {position}
