@@ -42,7 +42,7 @@ from medsreg.build.plan import (
 )
 from medsreg.build.bucket import TaskRows, bucket_table, read_pool, write_pool, write_rows
 from medsreg.build.shards import Piece, Shards
-from medsreg.build.workers import SHARED, in_workers
+from medsreg.build.workers import SHARED, Later, can_fork, in_workers
 from medsreg.catalog import Catalog, LoadedTask
 from medsreg.errors import MedsregError
 from medsreg.models import Instance
@@ -114,33 +114,46 @@ def _survey_one(position: int) -> Survey:
         if SHARED["pools"] is not None:  # every training instance, decontaminated or not: mixtures may differ on that
             write_pool(pool_path(SHARED["pools"], task.name), pool)
         index = SHARED["index"]
+        if isinstance(index, Later):
+            index = index.get()
         start = time.perf_counter()
         removed = overlapping(index, (instance["input"] for instance in pool)) if index is not None else []
         return Survey(available=len(pool), removed=removed, definition=list(task.definition), problems=problems,
                       decontamination_s=time.perf_counter() - start)
 
 
-def survey(items: Sequence[LoadedTask], index: Any, *, workers: int = 1, progress: Any = None,
+def survey(items: Sequence[LoadedTask], index: Callable[[], Any], *, workers: int = 1, progress: Any = None,
            pools: Path | None = None, meanwhile: Callable[[], Any] | None = None) -> list[Survey]:
-    """Pass 1: read each task, find what overlaps ``index`` (an ``OverlapIndex``, or None), and drop the instances
-    (keeping the training ones in ``pools``, when given, for the buckets).
+    """Pass 1: read each task, find what overlaps the index (``index()`` makes it: an ``OverlapIndex``, or None), and drop
+    the instances (keeping the training ones in ``pools``, when given, for the buckets).
 
-    The parent's tasks get back their definition and, when unreadable, why (``item.unavailable``). ``meanwhile``:
-    work for this process while the workers read (once they are forked: nothing it does reaches them).
+    With workers and ``pools`` (a build that writes), the index is made here while the workers read the first tasks,
+    and handed to them (``workers.Later``, through a file in ``pools``): it takes seconds for a large test side, and the
+    reading does not need it. The parent's tasks get back their definition and, when unreadable, why
+    (``item.unavailable``). ``meanwhile``: work for this process while the workers read (once they are forked: nothing
+    it does reaches them).
     """
+    count = min(workers, len(items))
+    later = Later(pools) if pools is not None and count > 1 and can_fork() else None
     found: list[Survey] = []
-    with in_workers(min(workers, len(items)), {"items": list(items), "index": index, "pools": pools}) as map_:
-        results = map_(_survey_one, range(len(items)))
-        if meanwhile is not None:
-            meanwhile()
-        for item, result in zip(items, results):
-            if result.definition:
-                item.task.definition = result.definition
-            if result.unavailable is not None:
-                item.unavailable = result.unavailable
-            found.append(result)
-            if progress is not None:
-                progress.update(1)
+    try:
+        with in_workers(count, {"items": list(items), "index": later or index(), "pools": pools}) as map_:
+            results = map_(_survey_one, range(len(items)))
+            if later is not None:
+                later.set(index())
+            if meanwhile is not None:
+                meanwhile()
+            for item, result in zip(items, results):
+                if result.definition:
+                    item.task.definition = result.definition
+                if result.unavailable is not None:
+                    item.unavailable = result.unavailable
+                found.append(result)
+                if progress is not None:
+                    progress.update(1)
+    finally:
+        if later is not None:
+            later.close()
     return found
 
 

@@ -257,7 +257,10 @@ def plan_build(requests: list[MixtureRequest], catalog: Catalog, suite_names: tu
              f"{len(not_checked)} others ({names}); the card and manifest.json list both, and 'medsreg list --split test' "
              "says how to configure the rest")
     references = [(task.name, instance["input"]) for task in checked for instance in test_instances(task)]
-    index = OverlapIndex([text for _, text in references], groups=[name for name, _ in references]) if references else None
+
+    def index() -> OverlapIndex | None:  # made while the training tasks are read (survey)
+        return OverlapIndex([text for _, text in references], groups=[name for name, _ in references]) if references else None
+
     # a task two mixtures take is read and checked once
     items = list({id(choice.item): choice.item for selected, _ in chosen for choice in selected}.values())
     with progress_bar("reading training tasks", len(items), quiet, unit=" tasks") as bar:

@@ -25,8 +25,11 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
+import pickle
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 SHARED: dict[str, Any] = {}
@@ -48,6 +51,45 @@ def can_fork() -> bool:
 def context() -> Any:
     """The multiprocessing context the workers are made with (for locks and shared values they inherit)."""
     return multiprocessing.get_context("fork" if can_fork() else None)
+
+
+class Later:
+    """A value this process makes after forking its workers, while they start on work that does not need it yet: ``set``
+    here, ``get`` in a worker (it waits until the value is set, and reads it once).
+
+    The value's pickle goes through a temporary file opened before the fork and already unlinked (in ``folder``): the
+    workers inherit its descriptor, no other process can open it by name, and there is no pipe a worker that never
+    asks would leave full."""
+
+    def __init__(self, folder: Path) -> None:
+        self._folder = folder
+        self._file = tempfile.TemporaryFile(dir=folder)
+        self._size = context().RawValue("q", -1)
+        self._ready = context().Event()
+        self._value: Any = None
+        self._got = False
+
+    def set(self, value: Any) -> None:
+        self._file.write(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+        self._file.flush()
+        self._size.value = self._file.tell()
+        self._ready.set()
+
+    def get(self) -> Any:
+        if not self._got:
+            self._ready.wait()
+            data = bytearray(self._size.value)
+            view, done = memoryview(data), 0
+            while done < len(data):  # one pread reads at most about 2 GB
+                count = os.preadv(self._file.fileno(), [view[done:]], done)
+                if not count:
+                    raise OSError(f"the build's scratch file in {self._folder} ends before the value written into it")
+                done += count
+            self._value, self._got = pickle.loads(data), True
+        return self._value
+
+    def close(self) -> None:
+        self._file.close()
 
 
 @contextmanager
