@@ -447,3 +447,33 @@ def test_a_killed_build_leaves_no_output_and_a_rerun_completes_identically(tmp_p
     assert rerun == uninterrupted
     assert _tree(output) == _tree(tmp_path / "reference")
     assert _leftovers(tmp_path) == []
+
+
+def _later_value(job: int):
+    from medsreg.build.workers import SHARED
+
+    return job, SHARED["later"].get()
+
+
+def test_a_value_made_after_the_fork_reaches_every_worker_that_asks(tmp_path):
+    """workers.Later: the build makes the decontamination index while its forked workers read the first tasks; each
+    worker that asks waits until it is set and gets all of it, and the file it came through has no name."""
+    import numpy as np
+    from medsreg.build.workers import Later, can_fork, in_workers
+
+    if not can_fork():
+        pytest.skip("no fork on this platform: the index is made before the (in-process) reading")
+    value = {"keys": np.arange(1_000_000, dtype=np.uint64), "texts": ["ünï", "code"] * 1000}
+    later = Later(tmp_path)
+    try:
+        with in_workers(2, {"later": later}) as map_:
+            results = map_(_later_value, range(6))
+            time.sleep(0.2)  # the workers are waiting
+            later.set(value)
+            got = list(results)
+    finally:
+        later.close()
+    assert [job for job, _ in got] == list(range(6))
+    for _, each in got:
+        assert np.array_equal(each["keys"], value["keys"]) and each["texts"] == value["texts"]
+    assert list(tmp_path.iterdir()) == []  # the file has no name: nothing is left behind, nothing can open it
