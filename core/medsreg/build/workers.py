@@ -15,9 +15,13 @@ the collector runs every 700 of them and walks the young ones each time, and the
 A worker's Arrow buffers come from the system allocator (``_start_worker``), not pyarrow's default
 mimalloc: a job makes a few hundred MB of short-lived buffers (a shuffle bucket gathered, joined,
 serialized), and mimalloc hands such large blocks back and maps them again as transparent huge pages,
-each zeroed 2 MB at a time when first touched; profiled, that zeroing was the largest single cost of
-a build's writing (more than the copy of the rows into the page cache). The system allocator reuses
-the pages the previous job freed. Which allocator made a buffer never changes its bytes.
+each zeroed 2 MB at a time when first touched. And the system allocator is told to keep what it was
+given (glibc's ``mallopt``: no block of its own mapping, no heap given back, one arena): by default
+glibc maps every block over 32 MB afresh and unmaps it when freed, so each bucket's largest columns
+(the messages' texts, the prompts) cost a page fault per page, every time; on the virtual machines
+we measured, where a page the guest gave back must be backed again by the host, those faults took
+more than half of a bucket's time. Kept, the second bucket reuses the pages of the first. Which
+allocator made a buffer never changes its bytes.
 """
 
 from __future__ import annotations
@@ -114,6 +118,28 @@ def _start_worker() -> None:
     import pyarrow as pa
 
     pa.set_memory_pool(pa.system_memory_pool())
+    _keep_freed_memory()
+
+
+_M_TRIM_THRESHOLD, _M_MMAP_MAX, _M_ARENA_MAX = -1, -4, -8
+"""glibc's mallopt parameters (malloc.h)."""
+
+
+def _keep_freed_memory() -> None:
+    """Have glibc's malloc reuse what this process frees (the module docstring says why): blocks of any size from the
+    heap rather than mappings of their own (whose pages are new at each mapping), the heap not trimmed (the process
+    lives for one step of a build), and one arena, so that a thread's large block comes from the main heap too (other
+    arenas' heaps are capped at 64 MB and could not hold it without a mapping). Elsewhere than glibc, nothing."""
+    import ctypes
+
+    try:
+        if os.confstr("CS_GNU_LIBC_VERSION") is None:
+            return
+    except (AttributeError, ValueError, OSError):  # no confstr, or no such name: not glibc
+        return
+    mallopt = ctypes.CDLL(None).mallopt  # the process's own C library
+    for parameter, value in ((_M_ARENA_MAX, 1), (_M_MMAP_MAX, 0), (_M_TRIM_THRESHOLD, 2**31 - 1)):
+        mallopt(parameter, value)
 
 
 JOB_COLLECTION_THRESHOLD = 100_000
