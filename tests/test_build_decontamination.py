@@ -144,3 +144,50 @@ def test_a_test_set_without_an_instance_is_missing_not_available(runner, leaky, 
     availability = manifest["suites"]["leaky/bench"]["availability"]
     assert availability["partial_categories"] == {"Open QA": ["leaky/empty_test"], "Private QA": ["leaky/private_test"]}
     assert {"task": "leaky/empty_test", "status": "empty"} in manifest["decontamination"]["not_checked"]
+
+
+@pytest.fixture
+def two_leaky_tasks(tmp_path, isolated_plugins, no_sources) -> Path:
+    """Plugin 'twice': a test task of 40 questions and two training tasks, each with 10 of them copied."""
+    generator = random.Random(11)
+    tests = [(f"qa-{i}", _vignette(generator, i)) for i in range(40)]
+    documents = {"qa_test": _task("qa_test", "Test", tests)}
+    for number in range(2):
+        own = [(f"train{number}-{i}", _vignette(generator, 1000 * (number + 1) + i)) for i in range(50)]
+        copies = [(f"copy{number}-{i}", text) for i, (_, text) in enumerate(tests[10 * number: 10 * number + 10])]
+        documents[f"qa_train_{number}"] = _task(f"qa_train_{number}", "Train", own[:20] + copies + own[20:])
+    root = tmp_path / "plugins"
+    make_plugin(root, "twice", documents)
+    return root
+
+
+def test_tasks_read_before_the_index_is_made_are_decontaminated_all_the_same(runner, two_leaky_tasks, tmp_path,
+                                                                            monkeypatch):
+    """The index is made while the workers read the training tasks (mixture.survey); a task read before it is ready
+    is scanned afterwards from its pool file. Here the index takes a second, so both tasks are: the same rows are
+    removed, and the mixture has the same bytes, as when one process makes the index first and reads after."""
+    import time
+
+    from medsreg.overlap import OverlapIndex
+
+    def build(workers: int, output: Path) -> dict:
+        result = runner.invoke(cli, ["build", "--plugins-dir", str(two_leaky_tasks), "--output", str(output),
+                                     "--workers", str(workers), "--quiet"])
+        assert result.exit_code == 0, result.output
+        return json.loads((output / "manifest.json").read_text(encoding="utf-8"))
+
+    alone = build(1, tmp_path / "alone")
+    made = OverlapIndex.__init__
+
+    def slowly(self, *args, **kwargs):
+        time.sleep(1.0)
+        made(self, *args, **kwargs)
+
+    monkeypatch.setattr(OverlapIndex, "__init__", slowly)
+    late = build(2, tmp_path / "late")
+    removed = [[manifest["mixtures"]["mixture"]["tasks"][f"twice/qa_train_{number}"]["decontaminated"]
+                for number in range(2)] for manifest in (alone, late)]
+    assert removed[0] == removed[1] and min(removed[1]) >= 10
+    assert late["datasets"]["mixture"]["sha256"] == alone["datasets"]["mixture"]["sha256"]
+    rows = _rows(tmp_path / "late" / "mixture")
+    assert len(rows) == 120 - sum(removed[1]) and not any(row["instance_id"].startswith("copy") for row in rows)

@@ -64,6 +64,8 @@ class Survey:
     """Errors reading found, and why instances its Split Type would train on are left out (warnings for the user)."""
     decontamination_s: float = 0.0
     """Seconds spent looking the task's inputs up in the overlap index (in whichever process read it)."""
+    scanned: bool = True
+    """Whether ``removed`` is known: false for a task read before the index was made (``survey`` scans it after)."""
 
 
 # --------------------------------------------------------------------------- reading one task
@@ -113,13 +115,30 @@ def _survey_one(position: int) -> Survey:
                           "that it is the complete release", problems=problems)
         if SHARED["pools"] is not None:  # every training instance, decontaminated or not: mixtures may differ on that
             write_pool(pool_path(SHARED["pools"], task.name), pool)
+        found = Survey(available=len(pool), definition=list(task.definition), problems=problems)
         index = SHARED["index"]
         if isinstance(index, Later):
+            if not index.ready():  # scanned later from its pool file, once the index is made: read the next task now
+                found.scanned = False
+                return found
             index = index.get()
-        start = time.perf_counter()
-        removed = overlapping(index, (instance["input"] for instance in pool)) if index is not None else []
-        return Survey(available=len(pool), removed=removed, definition=list(task.definition), problems=problems,
-                      decontamination_s=time.perf_counter() - start)
+        _scan(found, index, [instance["input"] for instance in pool])
+        return found
+
+
+def _scan(found: Survey, index: Any, inputs: list[str]) -> None:
+    start = time.perf_counter()
+    found.removed = overlapping(index, inputs) if index is not None else []
+    found.decontamination_s = time.perf_counter() - start
+
+
+def _scan_pool(position: int) -> Survey:
+    """A task read before the index was made, scanned from the inputs ``_survey_one`` kept in its pool file."""
+    item: LoadedTask = SHARED["items"][position]
+    inputs = read_pool(pool_path(SHARED["pools"], item.task.name)).column(1).to_pylist()
+    found = Survey(available=len(inputs))
+    _scan(found, SHARED["index"].get(), inputs)
+    return found
 
 
 def survey(items: Sequence[LoadedTask], index: Callable[[], Any], *, workers: int = 1, progress: Any = None,
@@ -127,11 +146,11 @@ def survey(items: Sequence[LoadedTask], index: Callable[[], Any], *, workers: in
     """Pass 1: read each task, find what overlaps the index (``index()`` makes it: an ``OverlapIndex``, or None), and drop
     the instances (keeping the training ones in ``pools``, when given, for the buckets).
 
-    With workers and ``pools`` (a build that writes), the index is made here while the workers read the first tasks,
-    and handed to them (``workers.Later``, through a file in ``pools``): it takes seconds for a large test side, and the
-    reading does not need it. The parent's tasks get back their definition and, when unreadable, why
-    (``item.unavailable``). ``meanwhile``: work for this process while the workers read (once they are forked: nothing
-    it does reaches them).
+    With workers and ``pools`` (a build that writes), the index is made here while the workers read the tasks, and
+    handed to them (``workers.Later``, through a file in ``pools``): it takes seconds for a large test side, and the
+    reading does not need it. A task read before it is ready is scanned after the others are read, from its pool file.
+    The parent's tasks get back their definition and, when unreadable, why (``item.unavailable``). ``meanwhile``: work
+    for this process while the workers read (once they are forked: nothing it does reaches them).
     """
     count = min(workers, len(items))
     later = Later(pools) if pools is not None and count > 1 and can_fork() else None
@@ -149,6 +168,12 @@ def survey(items: Sequence[LoadedTask], index: Callable[[], Any], *, workers: in
                 if result.unavailable is not None:
                     item.unavailable = result.unavailable
                 found.append(result)
+                if progress is not None and result.scanned:
+                    progress.update(1)
+            waiting = [position for position, result in enumerate(found) if not result.scanned]
+            for position, scan in zip(waiting, map_(_scan_pool, waiting)):
+                found[position].removed, found[position].decontamination_s = scan.removed, scan.decontamination_s
+                found[position].scanned = True
                 if progress is not None:
                     progress.update(1)
     finally:
