@@ -22,10 +22,12 @@ not depend on the number of workers.
 
 from __future__ import annotations
 
+import multiprocessing
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from multiprocessing.pool import IMapIterator
 from pathlib import Path
 from typing import Any
 
@@ -150,7 +152,8 @@ def survey(items: Sequence[LoadedTask], index: Callable[[], Any], *, workers: in
     handed to them (``workers.Later``, through a file in ``pools``): it takes seconds for a large test side, and the
     reading does not need it. A task read before it is ready is scanned after the others are read, from its pool file.
     The parent's tasks get back their definition and, when unreadable, why (``item.unavailable``). ``meanwhile``: work
-    for this process while the workers read (once they are forked: nothing it does reaches them).
+    for this process while the workers read or scan (once they are forked: nothing it does reaches them), done when
+    it would otherwise wait for them.
     """
     count = min(workers, len(items))
     later = Later(pools) if pools is not None and count > 1 and can_fork() else None
@@ -160,9 +163,8 @@ def survey(items: Sequence[LoadedTask], index: Callable[[], Any], *, workers: in
             results = map_(_survey_one, range(len(items)))
             if later is not None:
                 later.set(index())
-            if meanwhile is not None:
-                meanwhile()
-            for item, result in zip(items, results):
+            for item in items:
+                result, meanwhile = _next(results, meanwhile)
                 if result.definition:
                     item.task.definition = result.definition
                 if result.unavailable is not None:
@@ -171,7 +173,10 @@ def survey(items: Sequence[LoadedTask], index: Callable[[], Any], *, workers: in
                 if progress is not None and result.scanned:
                     progress.update(1)
             waiting = [position for position, result in enumerate(found) if not result.scanned]
-            for position, scan in zip(waiting, map_(_scan_pool, waiting)):
+            scans = map_(_scan_pool, waiting)
+            if meanwhile is not None:
+                meanwhile()
+            for position, scan in zip(waiting, scans):
                 found[position].removed, found[position].decontamination_s = scan.removed, scan.decontamination_s
                 found[position].scanned = True
                 if progress is not None:
@@ -180,6 +185,18 @@ def survey(items: Sequence[LoadedTask], index: Callable[[], Any], *, workers: in
         if later is not None:
             later.close()
     return found
+
+
+def _next(results: Iterator[Any], meanwhile: Callable[[], Any] | None) -> tuple[Any, Callable[[], Any] | None]:
+    """(the next of the workers' results, ``meanwhile`` if still to do): ``meanwhile()`` is done first when the result
+    is not there yet (a worker pool's results wait with a timeout; this process's own map makes it when asked)."""
+    if meanwhile is not None and isinstance(results, IMapIterator):
+        try:
+            return results.next(timeout=0), meanwhile
+        except multiprocessing.TimeoutError:
+            meanwhile()
+            meanwhile = None
+    return next(results), meanwhile
 
 
 # --------------------------------------------------------------------------- the rows of each task, by bucket
