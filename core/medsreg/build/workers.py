@@ -30,6 +30,7 @@ first training tasks) reaches them through ``Later``.
 from __future__ import annotations
 
 import gc
+import mmap
 import multiprocessing
 import os
 import pickle
@@ -64,22 +65,35 @@ class Later:
     """A value this process makes after forking its workers, while they start on work that does not need it yet: ``set``
     here, ``get`` in a worker (it waits until the value is set, and reads it once).
 
-    The value's pickle goes through a temporary file opened before the fork and already unlinked (in ``folder``): the
-    workers inherit its descriptor, no other process can open it by name, and there is no pipe a worker that never
-    asks would leave full."""
+    The value goes through a temporary file opened before the fork and already unlinked (in ``folder``): the workers
+    inherit its descriptor, no other process can open it by name, and there is no pipe a worker that never asks would
+    leave full. It is pickled with its large buffers out of band (protocol 5): the parent writes them from where they
+    are, and a worker maps the file and gets arrays over the mapped pages, without a copy (the decontamination index
+    of a large test side is hundreds of MB)."""
 
     def __init__(self, folder: Path) -> None:
         self._folder = folder
         self._file = tempfile.TemporaryFile(dir=folder)
-        self._size = context().RawValue("q", -1)
         self._ready = context().Event()
         self._value: Any = None
         self._got = False
 
     def set(self, value: Any) -> None:
-        self._file.write(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+        buffers: list[pickle.PickleBuffer] = []
+        head = pickle.dumps(value, protocol=5, buffer_callback=buffers.append)
+        views = [buffer.raw() for buffer in buffers]
+        spans, at = [], _ALIGN * -(-(len(head)) // _ALIGN)
+        for view in views:  # each buffer at an aligned offset: numpy's views of them stay aligned
+            spans.append((at, view.nbytes))
+            at = _ALIGN * -(-(at + view.nbytes) // _ALIGN)
+        layout = pickle.dumps((len(head), spans))
+        self._file.write(len(layout).to_bytes(8, "little") + layout)
+        base = self._file.tell()
+        self._file.write(head)
+        for (offset, _), view in zip(spans, views):
+            self._file.seek(base + offset)
+            self._file.write(view)
         self._file.flush()
-        self._size.value = self._file.tell()
         self._ready.set()
 
     def ready(self) -> bool:
@@ -89,18 +103,20 @@ class Later:
     def get(self) -> Any:
         if not self._got:
             self._ready.wait()
-            data = bytearray(self._size.value)
-            view, done = memoryview(data), 0
-            while done < len(data):  # one pread reads at most about 2 GB
-                count = os.preadv(self._file.fileno(), [view[done:]], done)
-                if not count:
-                    raise OSError(f"the build's scratch file in {self._folder} ends before the value written into it")
-                done += count
-            self._value, self._got = pickle.loads(data), True
+            mapped = memoryview(mmap.mmap(self._file.fileno(), 0, access=mmap.ACCESS_READ))
+            size = int.from_bytes(mapped[:8], "little")
+            head_size, spans = pickle.loads(mapped[8 : 8 + size])
+            base = 8 + size
+            self._value = pickle.loads(mapped[base : base + head_size],
+                                       buffers=[mapped[base + offset : base + offset + length] for offset, length in spans])
+            self._got = True
         return self._value
 
     def close(self) -> None:
         self._file.close()
+
+
+_ALIGN = 64
 
 
 @contextmanager
