@@ -136,7 +136,7 @@ class _Drawn:
     """The rows' shots, one after the other, as indices into ``texts``."""
     repeats: np.ndarray
     texts: Any
-    """The pool's id, input and output of every instance the rows use (a record batch of the output's string type)."""
+    """The pool's id, input and output of every instance the rows use (a record batch of large strings)."""
 
 
 def _gather(part: TaskRows, shots: int, start: int, end: int) -> _Drawn:
@@ -151,7 +151,6 @@ def _gather(part: TaskRows, shots: int, start: int, end: int) -> _Drawn:
     chosen = rows[:, _FIXED:][np.arange(shots) < counts[:, None]]  # row by row, each row's shots in order
     needed, inverse = np.unique(np.concatenate([rows[:, 0], chosen]), return_inverse=True)
     texts = read_pool(part.pool).select([0, 1, 2]).take(pa.array(needed))
-    texts = pa.RecordBatch.from_arrays([column.cast(pa.string()) for column in texts.columns], names=texts.schema.names)
     return _Drawn(part.task, inverse[: end - start], rows[:, 2], counts, inverse[end - start :], rows[:, 1], texts)
 
 
@@ -180,7 +179,8 @@ def bucket_table(spec: MixtureSpec, parts: list[TaskRows], schema: Any, bucket: 
     shot_ends = np.cumsum(counts)
     shots = shots[np.repeat(starts, counts) + np.arange(int(shot_ends[-1])) - np.repeat(shot_ends - counts, counts)]
 
-    ids, inputs, outputs = (pa.concat_arrays([one.texts.column(name) for one in drawn])
+    # the pools' large strings as the output's strings: one cast per bucket, of the offsets only (the text is shared)
+    ids, inputs, outputs = (pa.concat_arrays([one.texts.column(name) for one in drawn]).cast(pa.string())
                             for name in ("id", "input", "output"))
     tasks = [one.task for one in drawn]
     instruction_bases = np.cumsum([0] + [len(task.definition) for task in tasks[:-1]])
