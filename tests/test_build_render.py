@@ -215,6 +215,16 @@ def _through_ipc(batch):
     return pa.ipc.open_stream(sink.getvalue()).read_next_batch()
 
 
+def _assert_same_table(made, expected, *, batch_rows: int) -> None:
+    """The same schema and values, the same ``nbytes`` per column, and the same bytes serialized in batches."""
+    assert made.schema.equals(expected.schema)
+    assert made.to_pylist() == expected.to_pylist()
+    assert {name: made.column(name).nbytes for name in made.schema.names} == \
+        {name: expected.column(name).nbytes for name in made.schema.names}
+    assert [batch.serialize().to_pybytes() for batch in made.combine_chunks().to_batches(max_chunksize=batch_rows)] == \
+        [batch.serialize().to_pybytes() for batch in expected.combine_chunks().to_batches(max_chunksize=batch_rows)]
+
+
 def test_a_bucket_is_training_rows_shuffled_with_their_bytes_and_nbytes(tmp_path):
     """bucket.py makes a mixture's bucket in Arrow from the pools and the rows' positions: it is the table the build made
     before of ``training_row``'s dicts (``from_pylist`` per task and bucket, the tasks in plan order, shuffled with
@@ -259,13 +269,7 @@ def test_a_bucket_is_training_rows_shuffled_with_their_bytes_and_nbytes(tmp_path
         expected = pa.Table.from_batches([_through_ipc(pa.RecordBatch.from_pylist(rows, schema=schema))
                                           for rows in per_task if rows], schema=schema)
         expected = expected.take(bucket_order(spec.seed, bucket, expected.num_rows))
-        made = bucket_table(spec, parts, schema, bucket)
-        assert made.schema.equals(schema)
-        assert made.to_pylist() == expected.to_pylist()
-        assert {name: made.column(name).nbytes for name in schema.names} == \
-            {name: expected.column(name).nbytes for name in schema.names}
-        assert [batch.serialize().to_pybytes() for batch in made.combine_chunks().to_batches(max_chunksize=25)] == \
-            [batch.serialize().to_pybytes() for batch in expected.combine_chunks().to_batches(max_chunksize=25)]
+        _assert_same_table(bucket_table(spec, parts, schema, bucket), expected, batch_rows=25)
     shots = [row["shot_ids"] for row in bucket_table(spec, parts, schema, 0).to_pylist() if row["task"] == "p/cleaned"]
     assert shots and not {"i0", "i5", "i6", "i119"} & {shot for row in shots for shot in row}
 
@@ -341,10 +345,5 @@ def test_a_suite_table_is_the_suite_rows_with_their_bytes_and_nbytes(instruction
     expected = pa.Table.from_pylist([suite_row(suite, category, entry, task, pool, position)
                                      for (category, entry, task, pool), start, end in segments
                                      for position in range(start, end)], schema=schema)
-    assert made.schema.equals(schema)
-    assert made.to_pylist() == expected.to_pylist()
-    assert {name: made.column(name).nbytes for name in schema.names} == \
-        {name: expected.column(name).nbytes for name in schema.names}
-    assert [batch.serialize().to_pybytes() for batch in made.combine_chunks().to_batches(max_chunksize=40)] == \
-        [batch.serialize().to_pybytes() for batch in expected.combine_chunks().to_batches(max_chunksize=40)]
+    _assert_same_table(made, expected, batch_rows=40)
     assert {len(row["shot_ids"]) for row in made.to_pylist()} == {0, 3, 5}
