@@ -10,7 +10,7 @@ import pytest
 from medsreg.build.render import (
     choose_instruction,
     row_rng,
-    sample_shots,
+    shot_positions,
     suite_row,
     training_row,
 )
@@ -69,10 +69,10 @@ def test_no_few_shot_context_contains_its_own_example(size):
                    for shot in row["shot_ids"])
 
 
-def test_sample_shots_takes_what_a_small_pool_has():
-    pool = [{"id": str(i), "input": f"text {i}", "output": ["o"]} for i in range(3)]
-    assert sorted(s["id"] for s in sample_shots(row_rng(0, "t", "0"), pool, 0, 5)) == ["1", "2"]
-    assert sample_shots(row_rng(0, "t", "0"), pool[:1], 0, 3) == []
+def test_shots_take_what_a_small_pool_has():
+    inputs = [f"text {i}" for i in range(3)]
+    assert sorted(shot_positions(row_rng(0, "t", "0"), 3, 0, 5, inputs)) == [1, 2]
+    assert shot_positions(row_rng(0, "t", "0"), 1, 0, 3, inputs[:1]) == []
 
 
 def test_k_shot_framing_is_the_official_one_byte_for_byte():
@@ -248,7 +248,7 @@ def test_a_bucket_is_training_rows_shuffled_with_their_bytes_and_nbytes(tmp_path
     bare = Task(name="p/bare", definition=["Answer."], categories=[], source=[],
                 instances=[{"id": "only", "input": "x", "output": []}])
     removed = {"p/cleaned": [0, 5, 6, 119]}
-    parts, pools, rows_by_bucket = [], [], {0: [], 1: []}
+    parts, rows_by_bucket = [], {0: [], 1: []}
     for number, task in enumerate([large, cleaned, small, bare]):
         drop = set(removed.get(task.name, []))
         pool = [instance for position, instance in enumerate(task.instances) if position not in drop]

@@ -103,17 +103,18 @@ def block_digest(key: bytes, block: int) -> bytes:
 
 
 def row_rng(seed: int, task: str, instance_id: str, repeat: int = 0) -> RowRandom:
-    return RowRandom(row_key(seed, task, instance_id, repeat))
+    return RowRandom(draw_key(seed, task, instance_id, repeat))
 
 
-def row_key(seed: int, task: str, instance_id: str, repeat: int) -> str:
+def draw_key(seed: int, task: str, instance_id: str, repeat: int) -> str:
+    """What a row's draws are a function of (``RowRandom``'s key)."""
     return f"{seed}|{task}|{instance_id}|{repeat}"
 
 
 def first_blocks(seed: int, task: str, ids: Iterable[str], repeats: Iterable[int]) -> bytes:
     """The first block of the draws (``block_digest``) of each row of ``task``, one after the other: the rows' keys and
     digests made inline (a function call per row would be half again the time, at millions of rows)."""
-    prefix = f"{seed}|{task}|"  # row_key's
+    prefix = f"{seed}|{task}|"  # draw_key's
     blake2b = hashlib.blake2b
     return b"".join([blake2b(f"{prefix}{identifier}|{repeat}#0".encode("utf-8"), digest_size=64).digest()
                      for identifier, repeat in zip(ids, repeats)])
@@ -134,11 +135,6 @@ def instruction_rewrites(seed: int, task: Task, count: int) -> list[int]:
     is evaluated under the same rewrites; fewer when the task has fewer."""
     rewrites = list(range(1, len(task.definition)))
     return RowRandom(f"{seed}|{task.name}|instructions").sample(rewrites, min(count, len(rewrites)))
-
-
-def sample_shots(rng: RowRandom, pool: list[Instance], position: int, k: int) -> list[Instance]:
-    """Up to ``k`` distinct instances of ``pool``, never ``pool[position]`` nor one with the same input."""
-    return [pool[index] for index in shot_positions(rng, len(pool), position, k, _Inputs(pool))]
 
 
 class _Inputs:
