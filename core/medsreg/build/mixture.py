@@ -7,13 +7,15 @@ task's instances and one shuffle bucket of rows at a time (per worker):
    positions found, and its instances dropped again; the plan is made from the counts. Given a
    ``pools`` folder (a build that writes), each task's training instances are kept there as read,
    as an Arrow file (``bucket.write_pool``: a fraction of the cost of parsing and checking the task
-   file again, and read back memory-mapped, without a copy).
+   file again, and read back memory-mapped, without a copy); the decontamination index is then made
+   while the workers read, and a task read before it is ready is scanned from its pool file.
 2. ``task_rows`` (writing): each task's planned rows (``plan.draws``), ordered by shuffle bucket
-   (``plan.row_buckets``), saved as numbers: nothing is rendered yet.
+   (``plan.row_buckets``), with their random choices (``bucket.write_rows``), saved as numbers:
+   nothing is rendered yet.
 3. ``write_buckets``: each bucket made in Arrow in its final order (``bucket.bucket_table``: the rows'
-   random choices drawn, their texts gathered from the memory-mapped pools) and put straight into the
-   dataset's shards (shards.py), bucket b as piece b; ``shuffled_tables`` gives the same tables to this
-   process instead (for --tokenizer, which transforms the rows).
+   texts gathered from the memory-mapped pools and framed) and put straight into the dataset's shards
+   (shards.py), bucket b as piece b; ``shuffled_tables`` gives the same tables to this process instead
+   (for --tokenizer, which transforms the rows).
 
 All three steps run in forked worker processes (workers.py); every random
 choice is seeded by the task, the row or the bucket, never by which worker ran what, so the bytes do
