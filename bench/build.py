@@ -23,7 +23,8 @@ What it does:
      steps timed (read + plan with decontamination, write; within the write, each dataset's own time: its rows
      rendered, written and hashed, per row for the suite vs the mixture). Decontamination runs inside the worker
      processes that read the tasks: its share is their lookup seconds divided by the workers, plus
-     the index, over the build's wall time;
+     the index, over the build's wall time (an upper bound: the build makes the index while its
+     workers read);
    * ``build without suites``: the same mixture with only the training plugin loaded (no suite, no
      decontamination): build time with vs without suites;
    * ``baseline``: a bare pyarrow write of the same rows: the datasets the build wrote are read back
