@@ -11,7 +11,7 @@ The placement. Tables come in numbered pieces (a mixture's shuffle bucket, a few
 prepared in whichever process made it, in parallel with the others (its batches cut and their serialized sizes
 counted, ``pa.ipc.get_record_batch_size``); then it waits for the piece before it to be placed (a few shared counters
 under a lock: the next piece, the current shard, its length and its bytes), takes its offsets and writes itself there
-with ``pwrite``, serializing one batch at a time. Pieces are placed in order and written in any order, and the file
+with ``pwrite``, through a stream writer that hands over the batches' own buffers (no serialized copy). Pieces are placed in order and written in any order, and the file
 offsets never depend on which process wrote what.
 
 The hash. The parent takes the pieces in order (``absorb``) and feeds their bytes to one sha256 as they arrive, from the
@@ -166,17 +166,7 @@ class Shards:
         for shard in opened:
             self._pwrite(shard, [self.header], 0)
         for placement, table in zip(placements, prepared):
-            offset = placement.offset
-            # serialized one batch at a time, each written at once: a bucket's tens of MB never sit in fresh memory as a
-            # second copy of the table, only one batch does (its buffer reused by the next)
-            for batch, size in zip(table.batches, table.sizes):
-                message = batch.serialize()
-                if message.size != size:
-                    raise RuntimeError(f"a record batch serialized to {message.size} bytes, not the {size} placed")
-                self._pwrite(placement.shard, [message], offset)
-                offset += size
-                if kept is not None:
-                    kept.append(message)
+            self._write_batches(placement, table, kept)
         return Piece(index, tuple(placements))
 
     def _pwrite(self, shard: int, buffers: Sequence[Any], offset: int) -> None:
@@ -193,6 +183,27 @@ class Shards:
                     views[0] = views[0][written:]
         finally:
             os.close(descriptor)
+
+    def _write_batches(self, placement: Placement, table: _Prepared, kept: list[Any] | None) -> None:
+        """Write a table's batches at its place, as a stream writer writes them: straight from their buffers (``serialize``
+        would first copy each batch into one new buffer, a second copy of every byte of the dataset)."""
+        import pyarrow as pa
+
+        if not table.batches:
+            return
+        schema = table.batches[0].schema
+        descriptor = os.open(self.pending(placement.shard), os.O_WRONLY | os.O_CREAT, 0o644)
+        try:
+            sink = _WriteAt(descriptor, placement.offset, len(schema.serialize()), kept)
+            writer = pa.ipc.new_stream(pa.PythonFile(sink, mode="w"), schema)
+            for batch in table.batches:
+                writer.write_batch(batch)
+            sink.stop()  # the end-of-stream marker ``close`` writes is not this table's: the shard gets one when it ends
+            writer.close()
+        finally:
+            os.close(descriptor)
+        if sink.written != placement.size or sink.skip:
+            raise RuntimeError(f"a table's record batches took {sink.written} bytes, not the {placement.size} placed")
 
     # ------------------------------------------------------------------ the parent, in order
 
@@ -267,3 +278,46 @@ class Shards:
         for index, path in enumerate(self.files):
             os.rename(self.pending(index), path)
         return list(self.shard_rows), sum(self.shard_bytes), self._digest.hexdigest()
+
+
+class _WriteAt:
+    """A write-only file for pyarrow's stream writer: what it is given goes to ``offset`` of an open file (``pwrite``),
+    but for the first ``skip`` bytes (the schema message the writer starts with: a shard has its header once) and what
+    comes after ``stop``. ``kept``: a list that gets copies of the bytes written, for a hash from memory."""
+
+    closed = False
+
+    def __init__(self, descriptor: int, offset: int, skip: int, kept: list[Any] | None) -> None:
+        self.descriptor = descriptor
+        self.offset = offset
+        self.skip = skip
+        self.kept = kept
+        self.written = 0
+        self._stopped = False
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data).cast("B")
+        size = view.nbytes
+        if self.skip:
+            dropped = min(self.skip, size)
+            self.skip -= dropped
+            view = view[dropped:]
+        if self._stopped:
+            return size
+        while view.nbytes:  # a short write is resumed
+            count = os.pwrite(self.descriptor, view, self.offset)
+            if self.kept is not None:
+                self.kept.append(bytes(view[:count]))
+            self.offset += count
+            self.written += count
+            view = view[count:]
+        return size
+
+    def stop(self) -> None:
+        self._stopped = True
+
+    def flush(self) -> None:
+        pass
+
+    def tell(self) -> int:
+        return self.offset
