@@ -305,7 +305,8 @@ def test_a_build_killed_while_workers_render_leaves_nothing_and_the_rerun_is_ide
     manifest = json.loads((output / "manifest.json").read_text(encoding="utf-8"))
     assert manifest == json.loads((tmp_path / "reference" / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["datasets"]["mixture"]["rows"] == 27_000
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "out", "plugins", "reference"]
+    # (cache: the fixture's MEDSREG_CACHE, where layout.py keeps what datasets writes around the rows)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache", "data", "out", "plugins", "reference"]
 
 
 def test_overwrite_replaces_a_previous_build(runner, plugins, tmp_path, writer_modules):

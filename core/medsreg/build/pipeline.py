@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from medsreg.build.bucket import TaskRows
+from medsreg.build.layout import layout_of, value
 from medsreg.build.mixture import Survey, pool_path, shuffled_tables, survey, task_rows, write_buckets
 from medsreg.build.plan import (
     Plan,
@@ -266,7 +267,7 @@ def plan_build(requests: list[MixtureRequest], catalog: Catalog, suite_names: tu
     with progress_bar("reading training tasks", len(items), quiet, unit=" tasks") as bar:
         # a build that writes needs datasets (a second to import): imported while the workers read, not after
         found = dict(zip(map(id, items), survey(items, index, workers=workers, progress=bar, pools=pools,
-                                                meanwhile=_import_datasets if pools is not None else None)))
+                                                meanwhile=_import_pandas if pools is not None else None)))
     for problem in {problem: None for result in found.values() for problem in result.problems}:
         warn(f"warning: {problem}")
     suites = [selection.plan for selection in selections]
@@ -483,31 +484,40 @@ def _read_instances(items: list[LoadedTask], warn: Echo) -> None:
 # --------------------------------------------------------------------------- output
 
 
-def _import_datasets() -> None:
-    import datasets.arrow_writer  # noqa: F401  (the writer's: Features, ArrowWriter, DatasetInfo)
+def _import_pandas() -> None:
+    """pyarrow's first conversion of Python or numpy values in a process (``pa.array``) imports pandas, half a second:
+    done once here, before the workers that convert are forked, rather than in each of them."""
+    import pandas  # noqa: F401
+
+
+TEXT = value("string")
+TRAINING_FEATURES = {
+    "messages": [{"role": TEXT, "content": TEXT}],
+    "prompt": TEXT, "completion": TEXT, "task": TEXT, "legacy_id": value("int64"), "category": TEXT,
+    "source": TEXT, "license": TEXT, "instance_id": TEXT, "instruction_index": value("int32"),
+    "shot_ids": [TEXT], "zero_shot": value("bool"), "repeat": value("int32"),
+}
+"""The columns of a mixture, declared as ``datasets.Features.from_dict`` takes them (layout.py)."""
+SUITE_FEATURES = {
+    "messages": [{"role": TEXT, "content": TEXT}],
+    "prompt": TEXT, "references": [TEXT], "metrics": [TEXT], "suite": TEXT, "category": TEXT, "group": TEXT,
+    "average": value("bool"), "task": TEXT, "legacy_id": value("int64"), "instance_id": TEXT, "shot_ids": [TEXT],
+}
+"""The columns of a suite."""
 
 
 def training_features():
-    from datasets import Features, Value
+    """The mixture's ``datasets.Features`` (imports datasets)."""
+    from datasets import Features
 
-    text = Value("string")
-    return Features({
-        "messages": [{"role": text, "content": text}],
-        "prompt": text, "completion": text, "task": text, "legacy_id": Value("int64"), "category": text,
-        "source": text, "license": text, "instance_id": text, "instruction_index": Value("int32"),
-        "shot_ids": [text], "zero_shot": Value("bool"), "repeat": Value("int32"),
-    })
+    return Features.from_dict(TRAINING_FEATURES)
 
 
 def suite_features():
-    from datasets import Features, Value
+    """The suite's ``datasets.Features`` (imports datasets)."""
+    from datasets import Features
 
-    text = Value("string")
-    return Features({
-        "messages": [{"role": text, "content": text}],
-        "prompt": text, "references": [text], "metrics": [text], "suite": text, "category": text, "group": text,
-        "average": Value("bool"), "task": text, "legacy_id": Value("int64"), "instance_id": text, "shot_ids": [text],
-    })
+    return Features.from_dict(SUITE_FEATURES)
 
 
 def suite_rows(suite: Suite, pairs: list) -> Iterator[dict[str, Any]]:
@@ -540,8 +550,7 @@ def _write(options: BuildOptions, default_samples: bool, catalog: Catalog, plans
     from medsreg.build.suitebuild import suite_pieces
     from medsreg.build.writer import OutputDataset, tables_of, write_build
 
-    rendered = training_features()
-    schema = rendered.arrow_schema
+    schema = layout_of(TRAINING_FEATURES, "train").schema
     workers = options.worker_count
 
     def planned(plan: Plan, scratch: Path) -> list[TaskRows]:
@@ -566,7 +575,7 @@ def _write(options: BuildOptions, default_samples: bool, catalog: Catalog, plans
         def tables(scratch: Path) -> Iterator[Any]:  # only the mixtures are tokenized: suites are prompts for generation
             shuffled = shuffled_tables(plan, planned(plan, scratch), schema)
             rows = (row for table in shuffled for row in table.to_pylist())
-            yield from tables_of(step.rows(rows), step.features(rendered), plan.path)
+            yield from tables_of(step.rows(rows), step.features(training_features()), plan.path)
             release(plan)
         return tables
 
@@ -575,17 +584,17 @@ def _write(options: BuildOptions, default_samples: bool, catalog: Catalog, plans
     for plan in plans:
         step = tokenization.get(plan.path)
         if step is None:
-            datasets.append(OutputDataset(path=plan.path, split="train", pieces=mixture(plan), features=rendered,
+            datasets.append(OutputDataset(path=plan.path, split="train", pieces=mixture(plan), features=TRAINING_FEATURES,
                                           total=plan.total))
         else:
             datasets.append(OutputDataset(path=plan.path, split="train", tables=tokenized(plan, step),
-                                          features=step.features(rendered), total=None if options.pack else plan.total))
+                                          features=step.features(training_features()),
+                                          total=None if options.pack else plan.total))
+    suite_schema = layout_of(SUITE_FEATURES, "test").schema if suites else None
     for suite, pairs in suites:
-        features = suite_features()
         datasets.append(OutputDataset(
-            path=suite_path(suite.name), split="test", features=features,
-            pieces=lambda scratch, shards, plan=(suite, pairs), schema=features.arrow_schema: suite_pieces(
-                plan, schema, shards, workers=workers),
+            path=suite_path(suite.name), split="test", features=SUITE_FEATURES,
+            pieces=lambda scratch, shards, plan=(suite, pairs): suite_pieces(plan, suite_schema, shards, workers=workers),
             total=sum(len(test_instances(task)) for _, task in pairs),
         ))
 

@@ -28,14 +28,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from medsreg.build.layout import END_OF_STREAM, Layout
 from medsreg.build.workers import context
 
 if TYPE_CHECKING:
-    import datasets
     import pyarrow as pa
 
-END_OF_STREAM = b"\xff\xff\xff\xff\x00\x00\x00\x00"
-"""What closes an Arrow IPC stream (a continuation marker and a zero length): the last 8 bytes of every shard."""
 _READ_BLOCK = 1 << 22
 
 # the shared counters (a RawArray of int64)
@@ -87,23 +85,14 @@ class Shards:
     here; ``finish`` closes the last shard and names the files.
     """
 
-    def __init__(self, folder: Path, features: datasets.Features, max_bytes: int) -> None:
-        import pyarrow as pa
-        from datasets.arrow_writer import ArrowWriter
-
+    def __init__(self, folder: Path, layout: Layout, max_bytes: int) -> None:
         self.folder = folder
         self.max_bytes = max_bytes
-        # datasets' own writer gives the header (schema and metadata exactly as save_to_disk writes them) and batch size
-        sink = pa.BufferOutputStream()
-        writer = ArrowWriter(features=features, stream=sink)
-        writer.finalize(close_stream=False)
-        empty = sink.getvalue().to_pybytes()
-        if not empty.endswith(END_OF_STREAM):
-            raise RuntimeError("datasets' ArrowWriter no longer ends a stream with the IPC end-of-stream marker")
-        self.header = empty[: -len(END_OF_STREAM)]
-        self.schema = features.arrow_schema
+        self.header = layout.header
+        """The schema message every shard starts with (the features in its metadata, as save_to_disk writes them)."""
+        self.schema = layout.schema
         """Of the tables handed over and read back (the header's may carry other metadata)."""
-        self.batch_rows = writer.writer_batch_size
+        self.batch_rows = layout.batch_rows
         self._turn = context().Condition()
         self._state = context().RawArray("q", [0, -1, 0, 0])
         # the parent's view, from the pieces absorbed in order

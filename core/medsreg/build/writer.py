@@ -20,7 +20,8 @@ between its steps.
   only after the new one is in place. Leftovers of killed builds (and their ``.<name>.scratch-<pid>``)
   are cleaned (or, for an interrupted swap, restored) by the next build.
 
-datasets and pyarrow are imported inside the functions: importing this module stays cheap.
+pyarrow is imported inside the functions, and datasets only where layout.py has not kept what it writes around rows of
+these features, or for the Parquet export: importing this module stays cheap, and so does a build.
 """
 
 from __future__ import annotations
@@ -38,12 +39,12 @@ from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from medsreg.build.layout import Layout, layout_of
 from medsreg.build.shards import Piece, Shards, shard_name
 from medsreg.errors import MedsregError
 from medsreg.progress import progress_bar
 
 if TYPE_CHECKING:
-    import datasets
     import pyarrow as pa
 
 BATCH_ROWS = 1000
@@ -69,7 +70,8 @@ class OutputDataset:
     """Directory inside the output, '/'-separated, e.g. "mixture" or "suites/meds-bench--meds-bench"."""
     split: str
     """"train" or "test": the split of the DatasetDict saved under ``path``."""
-    features: datasets.Features
+    features: Any
+    """A declaration of features (layout.py) or a ``datasets.Features``."""
     rows: Callable[[], Iterator[dict]] | None = None
     """Called once; yields the rows, each a dict with exactly the columns of ``features``."""
     total: int | None = None
@@ -290,8 +292,9 @@ def _write_dataset(root: Path, dataset: OutputDataset, export: str | None, quiet
     # the exact bytes DatasetDict.save_to_disk writes
     _write_text(dict_dir / "dataset_dict.json", json.dumps({"splits": [dataset.split]}))
 
-    shards = Shards(split_dir, dataset.features, max_shard_bytes)
-    exporter = _Exporter(root, dataset, export)
+    layout = layout_of(dataset.features, dataset.split)
+    shards = Shards(split_dir, layout, max_shard_bytes)
+    exporter = _Exporter(root, dataset.path, layout, export)
     scratch = root / SCRATCH / dataset.path.replace("/", "--")
     progress = progress_bar(f"writing {dataset.path}", dataset.total, quiet)
     try:
@@ -306,9 +309,8 @@ def _write_dataset(root: Path, dataset: OutputDataset, export: str | None, quiet
             if dataset.tables is not None:
                 tables = dataset.tables(scratch)
             else:
-                tables = tables_of(dataset.rows() if dataset.rows is not None else iter(()), dataset.features,
-                                   dataset.path)
-            schema = dataset.features.arrow_schema
+                tables = tables_of(dataset.rows() if dataset.rows is not None else iter(()), layout, dataset.path)
+            schema = layout.schema
             for table in tables:
                 if not table.schema.equals(schema):
                     raise ValueError(f"a table of {dataset.path!r} does not have the schema of its features: "
@@ -323,15 +325,17 @@ def _write_dataset(root: Path, dataset: OutputDataset, export: str | None, quiet
         exporter.close()
         shutil.rmtree(scratch, ignore_errors=True)
 
-    _write_split_metadata(split_dir, dataset, shard_rows, num_bytes, content_hash)
+    _write_split_metadata(split_dir, layout, shard_rows, num_bytes, content_hash)
     return {"split": dataset.split, "rows": sum(shard_rows), "sha256": content_hash}
 
 
-def tables_of(rows: Iterable[dict], features: datasets.Features, path: str) -> Iterator[pa.Table]:
-    """Rows (dicts with exactly the columns of ``features``) as pyarrow tables of ``BATCH_ROWS`` rows."""
+def tables_of(rows: Iterable[dict], features: Any, path: str) -> Iterator[pa.Table]:
+    """Rows (dicts with exactly the columns of ``features``: a ``Layout``, a declaration or a ``datasets.Features``) as
+    pyarrow tables of ``BATCH_ROWS`` rows."""
     import pyarrow as pa
 
-    schema, columns, done = features.arrow_schema, list(features), 0
+    layout = features if isinstance(features, Layout) else layout_of(features, "train")
+    schema, columns, done = layout.schema, layout.columns, 0
     for batch in _batches(iter(rows), BATCH_ROWS):
         _check_columns(batch, columns, path, done)
         done += len(batch)
@@ -355,34 +359,27 @@ def _check_columns(batch: list[dict], columns: list[str], path: str, offset: int
                              f"(missing {missing}, unexpected {extra})")
 
 
-def _fingerprint(dataset: OutputDataset, content_hash: str) -> str:
+def _fingerprint(layout: Layout, content_hash: str) -> str:
     """datasets caches map() results by fingerprint: derive it from what the data is, so it is stable and unique."""
-    features = json.dumps(dataset.features.to_dict(), sort_keys=True)
-    return hashlib.sha256(f"{dataset.split}\n{features}\n{content_hash}".encode()).hexdigest()[:16]
+    features = json.dumps(layout.features, sort_keys=True)
+    return hashlib.sha256(f"{layout.split}\n{features}\n{content_hash}".encode()).hexdigest()[:16]
 
 
-def _write_split_metadata(split_dir: Path, dataset: OutputDataset, shard_rows: list[int], num_bytes: int,
+def _write_split_metadata(split_dir: Path, layout: Layout, shard_rows: list[int], num_bytes: int,
                           content_hash: str) -> None:
     """state.json and dataset_info.json as Dataset.save_to_disk writes them (same keys, order and indentation)."""
-    from datasets import DatasetInfo, SplitDict, SplitInfo
-    from datasets.utils.py_utils import asdict
-
     count = len(shard_rows)
     state = {
         "_data_files": [{"filename": shard_name(index, count)} for index in range(count)],
-        "_fingerprint": _fingerprint(dataset, content_hash),
+        "_fingerprint": _fingerprint(layout, content_hash),
         "_format_columns": None,
         "_format_kwargs": {},
         "_format_type": None,
         "_output_all_columns": False,
-        "_split": dataset.split,
+        "_split": layout.split,
     }
     _write_text(split_dir / "state.json", json.dumps(state, indent=2, sort_keys=True))
-
-    splits = SplitDict()
-    splits.add(SplitInfo(name=dataset.split, num_bytes=num_bytes, num_examples=sum(shard_rows),
-                         shard_lengths=shard_rows if count > 1 else None))
-    info = asdict(DatasetInfo(features=dataset.features, splits=splits, dataset_size=num_bytes))
+    info = layout.dataset_info(num_bytes, shard_rows)
     # datasets sorts only the first level: nested feature order is the column order
     _write_text(split_dir / "dataset_info.json", json.dumps({key: info[key] for key in sorted(info)}, indent=2))
 
@@ -390,7 +387,7 @@ def _write_split_metadata(split_dir: Path, dataset: OutputDataset, shard_rows: l
 class _Exporter:
     """The optional export file of one dataset, written from the same batches as the Arrow files."""
 
-    def __init__(self, root: Path, dataset: OutputDataset, export: str | None) -> None:
+    def __init__(self, root: Path, path: str, layout: Layout, export: str | None) -> None:
         self.export = export
         self._parquet = None
         self._jsonl = None
@@ -399,14 +396,14 @@ class _Exporter:
             return
         folder = root / "export"
         folder.mkdir(exist_ok=True)
-        path = folder / export_name(dataset.path, export)
+        file = folder / export_name(path, export)
         if export == "parquet":
             from datasets.arrow_writer import ParquetWriter
 
             # datasets' own Parquet writer: the Hub-compatible layout (features metadata, content-defined chunks)
-            self._parquet = ParquetWriter(features=dataset.features, path=str(path))
+            self._parquet = ParquetWriter(features=layout.datasets_features(), path=str(file))
         else:
-            self._jsonl = open(path, "wb")  # noqa: SIM115 - open across many write() calls, closed by close()
+            self._jsonl = open(file, "wb")  # noqa: SIM115 - open across many write() calls, closed by close()
 
     def write(self, table) -> None:
         if self._parquet is not None:
