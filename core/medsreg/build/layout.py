@@ -7,9 +7,9 @@ for a declaration is kept in the cache (``medsreg.sources.cache_dir``), keyed by
 hash of the installed datasets' and pyarrow's versions and of the datasets files that decide these bytes, and read
 from there next time without importing datasets. A cache that cannot be read or written is only slower.
 
-``dataset_info.json`` depends on the split's sizes: datasets renders it once with marker sizes and the cache keeps
-that rendering with the markers where the sizes go (``_MARKER_BYTES``, ``_MARKER_SHARDS``); a second rendering with other sizes must come out
-of the template exactly as datasets makes it, or nothing is kept and every build asks datasets.
+``dataset_info.json`` depends on the split's sizes: datasets renders it once with marker sizes (``_MARKER_BYTES``,
+``_MARKER_SHARDS``), and the cache keeps that rendering as the template the sizes are put into; a rendering with other
+sizes must come out of the template exactly as datasets makes it, or nothing is kept and every build asks datasets.
 
 A declaration is the dict ``datasets.Features.from_dict`` takes (the ``features`` of a dataset_info.json, where a list
 of one feature is a list); a ``datasets.Features`` is taken as its ``to_dict()``.
