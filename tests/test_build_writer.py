@@ -477,3 +477,32 @@ def test_a_value_made_after_the_fork_reaches_every_worker_that_asks(tmp_path):
     for _, each in got:
         assert np.array_equal(each["keys"], value["keys"]) and each["texts"] == value["texts"]
     assert list(tmp_path.iterdir()) == []  # the file has no name: nothing is left behind, nothing can open it
+
+
+def _step_job(state: dict, job: int) -> tuple[str, int, int]:
+    import os
+
+    time.sleep(0.01)
+    return state["name"], job * state["factor"], os.getpid()
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_jobs_of_several_steps_are_made_in_order_by_one_set_of_workers(workers):
+    """workers.in_steps: a mixture's buckets and then a suite's pieces, queued in one pool: each step's results in the
+    order of its jobs, from the processes that made the step before (with one worker, this process, as it reads)."""
+    import os
+
+    from medsreg.build.workers import Step, can_fork, in_steps
+
+    steps = [Step({"name": "buckets", "factor": 10}, _step_job, range(5)),
+             Step({"name": "suite", "factor": 3}, _step_job, range(7))]
+    with in_steps(workers, steps) as (buckets, suite):
+        made = list(buckets), list(suite)
+    assert [(name, number) for name, number, _ in made[0]] == [("buckets", 10 * job) for job in range(5)]
+    assert [(name, number) for name, number, _ in made[1]] == [("suite", 3 * job) for job in range(7)]
+    processes = [{pid for *_, pid in results} for results in made]
+    if workers == 1 or not can_fork():
+        assert processes == [{os.getpid()}, {os.getpid()}]
+    else:
+        # two processes in all (two pools would make up to four), neither of them this one
+        assert os.getpid() not in processes[0] | processes[1] and len(processes[0] | processes[1]) <= 2

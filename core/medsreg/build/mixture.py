@@ -12,7 +12,7 @@ task's instances and one shuffle bucket of rows at a time (per worker):
 2. ``task_rows`` (writing): each task's planned rows (``plan.draws``), ordered by shuffle bucket
    (``plan.row_buckets``), with their random choices (``bucket.write_rows``), saved as numbers:
    nothing is rendered yet.
-3. ``write_buckets``: each bucket made in Arrow in its final order (``bucket.bucket_table``: the rows'
+3. ``bucket_step``: each bucket made in Arrow in its final order (``bucket.bucket_table``: the rows'
    texts gathered from the memory-mapped pools and framed) and put straight into the dataset's shards
    (shards.py), bucket b as piece b; ``shuffled_tables`` gives the same tables to this process instead
    (for --tokenizer, which transforms the rows).
@@ -46,7 +46,7 @@ from medsreg.build.plan import (
 )
 from medsreg.build.bucket import TaskRows, bucket_table, read_pool, write_pool, write_rows
 from medsreg.build.shards import Piece, Shards
-from medsreg.build.workers import SHARED, Later, can_fork, in_workers
+from medsreg.build.workers import SHARED, Later, Step, can_fork, in_workers
 from medsreg.catalog import Catalog, LoadedTask
 from medsreg.errors import MedsregError
 from medsreg.models import Instance
@@ -258,14 +258,13 @@ def shuffled_tables(plan: Plan, parts: list[TaskRows], schema: Any) -> Iterator[
         yield bucket_table(plan.spec, parts, schema, bucket)
 
 
-def _write_bucket(bucket: int) -> Piece:
-    table = bucket_table(SHARED["spec"], SHARED["parts"], SHARED["schema"], bucket)
-    return SHARED["shards"].put(bucket, [table])
+def bucket_step(plan: Plan, parts: list[TaskRows], schema: Any, shards: Shards) -> Step:
+    """Pass 3 in the workers (``workers.in_steps``): each bucket in its final order put into ``shards`` as piece
+    ``bucket``."""
+    return Step({"spec": plan.spec, "parts": parts, "schema": schema, "shards": shards}, _write_bucket,
+                range(bucket_count(plan.total)))
 
 
-def write_buckets(plan: Plan, parts: list[TaskRows], schema: Any, shards: Shards, *, workers: int = 1) -> Iterator[Piece]:
-    """Pass 3 in the workers: each bucket in its final order put into ``shards`` as piece ``bucket``; the pieces, in order."""
-    buckets = bucket_count(plan.total)
-    state = {"spec": plan.spec, "parts": parts, "schema": schema, "shards": shards}
-    with in_workers(min(workers, buckets), state) as map_:
-        yield from map_(_write_bucket, range(buckets))
+def _write_bucket(state: dict[str, Any], bucket: int) -> Piece:
+    table = bucket_table(state["spec"], state["parts"], state["schema"], bucket)
+    return state["shards"].put(bucket, [table])

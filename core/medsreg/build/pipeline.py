@@ -10,6 +10,7 @@ inside the functions that need them.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -18,7 +19,7 @@ from typing import Any
 
 from medsreg.build.bucket import TaskRows
 from medsreg.build.layout import layout_of, value
-from medsreg.build.mixture import Survey, pool_path, shuffled_tables, survey, task_rows, write_buckets
+from medsreg.build.mixture import Survey, bucket_step, pool_path, shuffled_tables, survey, task_rows
 from medsreg.build.plan import (
     Plan,
     Selected,
@@ -43,7 +44,7 @@ from medsreg.build.suites import (
     status_word,
     unreadable,
 )
-from medsreg.build.workers import default_workers
+from medsreg.build.workers import default_workers, in_steps
 from medsreg.build.writer import MIXTURE_PATH, mixture_path, scratch_beside, suite_path
 from medsreg.catalog import Catalog, LoadedMixture, LoadedSuite, LoadedTask
 from medsreg.errors import MedsregError
@@ -547,11 +548,18 @@ def _write(options: BuildOptions, default_samples: bool, catalog: Catalog, plans
     """Hand the datasets to the writer; ``default_samples``: the default spec over the bundled samples (the card says
     so); ``tokenization``: {mixture path: its --tokenizer step}, empty without --tokenizer; ``pools``: where planning
     kept the training tasks' instances."""
-    from medsreg.build.suitebuild import suite_pieces
+    from medsreg.build.suitebuild import suite_step
     from medsreg.build.writer import OutputDataset, tables_of, write_build
 
     schema = layout_of(TRAINING_FEATURES, "train").schema
+    suite_schema = layout_of(SUITE_FEATURES, "test").schema if suites else None
     workers = options.worker_count
+    # the suites' pieces are made by the workers of the last mixture written from buckets, after its buckets: their
+    # pool is closed once the last suite is read (or with ``crew``, on a failure)
+    crew = contextlib.ExitStack()
+    last_bucketed = next((plan for plan in reversed(plans) if plan.path not in tokenization), None)
+    suite_sets: list[tuple[OutputDataset, SuitePlan]] = []
+    ahead: dict[str, tuple[Iterator[Any], contextlib.ExitStack]] = {}
 
     def planned(plan: Plan, scratch: Path) -> list[TaskRows]:
         with progress_bar(f"planning the rows of {plan.path}", plan.total, options.quiet) as bar:
@@ -567,9 +575,27 @@ def _write(options: BuildOptions, default_samples: bool, catalog: Catalog, plans
 
     def mixture(plan: Plan) -> Callable[[Path, Any], Iterator[Any]]:
         def pieces(scratch: Path, shards: Any) -> Iterator[Any]:  # the workers write the shards
-            yield from write_buckets(plan, planned(plan, scratch), schema, shards, workers=workers)
+            steps = [bucket_step(plan, planned(plan, scratch), schema, shards)]
+            later = suite_sets if plan is last_bucketed else []
+            steps += [suite_step(suite, suite_schema, dataset.shards) for dataset, suite in later]
+            pool = crew.enter_context(contextlib.ExitStack())
+            made = pool.enter_context(in_steps(workers, steps))
+            ahead.update((dataset.path, (results, pool)) for (dataset, _), results in zip(later, made[1:]))
+            yield from made[0]
             release(plan)
+            if not later:
+                pool.close()
         return pieces
+
+    def suite_pieces(path: str, suite: SuitePlan, shards: Any) -> Iterator[Any]:
+        if path in ahead:  # made by the mixture's workers
+            made, pool = ahead.pop(path)
+            yield from made
+            if all(other is not pool for _, other in ahead.values()):
+                pool.close()
+            return
+        with in_steps(workers, [suite_step(suite, suite_schema, shards)]) as (made,):
+            yield from made
 
     def tokenized(plan: Plan, step: Any) -> Callable[[Path], Iterator[Any]]:
         def tables(scratch: Path) -> Iterator[Any]:  # only the mixtures are tokenized: suites are prompts for generation
@@ -590,13 +616,14 @@ def _write(options: BuildOptions, default_samples: bool, catalog: Catalog, plans
             datasets.append(OutputDataset(path=plan.path, split="train", tables=tokenized(plan, step),
                                           features=step.features(training_features()),
                                           total=None if options.pack else plan.total))
-    suite_schema = layout_of(SUITE_FEATURES, "test").schema if suites else None
     for suite, pairs in suites:
+        path = suite_path(suite.name)
         datasets.append(OutputDataset(
-            path=suite_path(suite.name), split="test", features=SUITE_FEATURES,
-            pieces=lambda scratch, shards, plan=(suite, pairs): suite_pieces(plan, suite_schema, shards, workers=workers),
+            path=path, split="test", features=SUITE_FEATURES,
+            pieces=lambda scratch, shards, path=path, plan=(suite, pairs): suite_pieces(path, plan, shards),
             total=sum(len(test_instances(task)) for _, task in pairs),
         ))
+        suite_sets.append((datasets[-1], (suite, pairs)))
 
     def finalize(stats: dict[str, dict]) -> dict[str, str]:
         from medsreg.build.card import render_card
@@ -617,5 +644,6 @@ def _write(options: BuildOptions, default_samples: bool, catalog: Catalog, plans
             "manifest.json": dump_manifest(build_manifest(catalog, plans, suites, stats, dropped, coverage=coverage)),
         }
 
-    return write_build(options.output, datasets, finalize, overwrite=options.overwrite, export=options.export,
-                       quiet=options.quiet)
+    with crew:
+        return write_build(options.output, datasets, finalize, overwrite=options.overwrite, export=options.export,
+                           quiet=options.quiet)

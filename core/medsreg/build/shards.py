@@ -88,6 +88,7 @@ class Shards:
     def __init__(self, folder: Path, layout: Layout, max_bytes: int) -> None:
         self.folder = folder
         self.max_bytes = max_bytes
+        self.layout = layout
         self.header = layout.header
         """The schema message every shard starts with (the features in its metadata, as save_to_disk writes them)."""
         self.schema = layout.schema

@@ -16,7 +16,6 @@ table equals ``from_pylist`` of ``suite_row``'s dicts, value for value, byte for
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +27,7 @@ from medsreg.build.draws import suite_draws
 from medsreg.build.render import first_output
 from medsreg.build.shards import Piece, Shards
 from medsreg.build.suites import SuitePlan
-from medsreg.build.workers import SHARED, in_workers
+from medsreg.build.workers import Step
 from medsreg.build.writer import BATCH_ROWS
 from medsreg.models import Instance, Suite, SuiteTask, Task
 
@@ -39,8 +38,8 @@ TABLES_PER_JOB = 4
 """Tables of ``BATCH_ROWS`` rows a job renders: a few jobs per worker even for a small suite, little waiting per piece."""
 
 
-def suite_pieces(plan: SuitePlan, schema: Any, shards: Shards, *, workers: int = 1) -> Iterator[Piece]:
-    """Every row of the suite, put into ``shards`` by ``workers`` processes; the pieces, in order."""
+def suite_step(plan: SuitePlan, schema: Any, shards: Shards) -> Step:
+    """Every row of the suite, put into ``shards`` by the workers (``workers.in_steps``), piece by piece."""
     suite, pairs = plan
     categories = {id(entry): category.name for category in suite.categories for entry in category.tasks}
     parts = [(categories[id(entry)], entry, task, test_instances(task)) for entry, task in pairs]
@@ -48,21 +47,18 @@ def suite_pieces(plan: SuitePlan, schema: Any, shards: Shards, *, workers: int =
     for *_, pool in parts:
         starts.append(total)
         total += len(pool)
-    job_rows = TABLES_PER_JOB * BATCH_ROWS
-    jobs = -(-total // job_rows)
     state = {"suite": suite, "parts": parts, "starts": starts, "total": total, "schema": schema, "shards": shards}
-    with in_workers(min(workers, jobs), state) as map_:
-        yield from map_(_suite_piece, range(jobs))
+    return Step(state, _suite_piece, range(-(-total // (TABLES_PER_JOB * BATCH_ROWS))))
 
 
-def _suite_piece(job: int) -> Piece:
-    suite, parts, starts, schema = SHARED["suite"], SHARED["parts"], SHARED["starts"], SHARED["schema"]
+def _suite_piece(state: dict[str, Any], job: int) -> Piece:
+    suite, parts, starts, schema = state["suite"], state["parts"], state["starts"], state["schema"]
     first = job * TABLES_PER_JOB * BATCH_ROWS
-    last = min(first + TABLES_PER_JOB * BATCH_ROWS, SHARED["total"])
-    arrays = SHARED.setdefault("arrays", {})  # each worker's own (SHARED is copied into each at the fork)
+    last = min(first + TABLES_PER_JOB * BATCH_ROWS, state["total"])
+    arrays = state.setdefault("arrays", {})  # a worker's own (its state is its copy of the parent's, made at the fork)
     tables = [suite_table(suite, _segments(parts, starts, start, min(start + BATCH_ROWS, last)), schema, arrays)
               for start in range(first, last, BATCH_ROWS)]
-    return SHARED["shards"].put(job, tables)
+    return state["shards"].put(job, tables)
 
 
 def _segments(parts: list[Part], starts: list[int], first: int, last: int) -> list[tuple[Part, int, int]]:

@@ -34,7 +34,7 @@ import os
 import re
 import shutil
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -81,6 +81,9 @@ class OutputDataset:
     pieces: Callable[[Path, Shards], Iterator[Piece]] | None = None
     """Instead of ``rows``: called once with a scratch folder and the dataset's ``Shards``, which it hands to worker
     processes that put the tables there (``Shards.put``, pieces numbered from 0); yields the placed pieces in order."""
+    shards: Shards | None = field(default=None, init=False, repr=False)
+    """Of a dataset of ``pieces``: made by ``write_build`` before the first dataset is written, so that the producer of
+    a dataset may have the workers it forks make the pieces of a later one too."""
 
 
 def canonical_lines(rows: Iterable[dict[str, Any]]) -> bytes:
@@ -169,6 +172,8 @@ def write_build(
         if partial.exists():
             shutil.rmtree(partial)
         partial.mkdir()
+        for dataset in datasets:
+            dataset.shards = _open(partial, dataset, max_shard_bytes) if dataset.pieces is not None else None
         stats: dict[str, dict] = {}
         for dataset in datasets:
             stats[dataset.path] = _write_dataset(partial, dataset, export, quiet, max_shard_bytes)
@@ -284,16 +289,20 @@ def _write_text(path: Path, text: str) -> None:
 # --------------------------------------------------------------------------- one dataset
 
 
-def _write_dataset(root: Path, dataset: OutputDataset, export: str | None, quiet: bool, max_shard_bytes: int) -> dict:
-    """Stream one dataset into ``root/path`` (the DatasetDict layout) and the export; return its stats."""
+def _open(root: Path, dataset: OutputDataset, max_shard_bytes: int) -> Shards:
+    """The folders of a dataset in ``root`` (the DatasetDict layout) and the shards of its split."""
     dict_dir = root / dataset.path
     split_dir = dict_dir / dataset.split
     split_dir.mkdir(parents=True)
     # the exact bytes DatasetDict.save_to_disk writes
     _write_text(dict_dir / "dataset_dict.json", json.dumps({"splits": [dataset.split]}))
+    return Shards(split_dir, layout_of(dataset.features, dataset.split), max_shard_bytes)
 
-    layout = layout_of(dataset.features, dataset.split)
-    shards = Shards(split_dir, layout, max_shard_bytes)
+
+def _write_dataset(root: Path, dataset: OutputDataset, export: str | None, quiet: bool, max_shard_bytes: int) -> dict:
+    """Stream one dataset into ``root/path`` (the DatasetDict layout) and the export; return its stats."""
+    shards = dataset.shards if dataset.shards is not None else _open(root, dataset, max_shard_bytes)
+    layout = shards.layout
     exporter = _Exporter(root, dataset.path, layout, export)
     scratch = root / SCRATCH / dataset.path.replace("/", "--")
     progress = progress_bar(f"writing {dataset.path}", dataset.total, quiet)
@@ -325,7 +334,7 @@ def _write_dataset(root: Path, dataset: OutputDataset, export: str | None, quiet
         exporter.close()
         shutil.rmtree(scratch, ignore_errors=True)
 
-    _write_split_metadata(split_dir, layout, shard_rows, num_bytes, content_hash)
+    _write_split_metadata(shards.folder, layout, shard_rows, num_bytes, content_hash)
     return {"split": dataset.split, "rows": sum(shard_rows), "sha256": content_hash}
 
 
