@@ -233,19 +233,25 @@ def _rows_one(job: _RowsJob) -> TaskRows:
     return TaskRows(task=task, pool=pool, rows=rows, ends=tuple(ends.tolist()))
 
 
-def task_rows(plan: Plan, scratch: Path, pools: Path, *, workers: int = 1, progress: Any = None) -> list[TaskRows]:
+def task_rows(plan: Plan, scratch: Path, pools: Path, *, workers: int = 1, progress: Any = None,
+              meanwhile: Callable[[], Any] | None = None) -> list[TaskRows]:
     """Pass 2: per task of the plan, its rows (``plan.draws``) ordered by shuffle bucket (``plan.row_buckets``), in
-    ``scratch``; returns them in plan order. Only numbers: the rows are rendered with their buckets."""
+    ``scratch``; returns them in plan order. Only numbers: the rows are rendered with their buckets. ``meanwhile``: work
+    for this process, done while the workers make the rows (or at the end)."""
     scratch.mkdir(parents=True, exist_ok=True)
     jobs = [_RowsJob(position, plan.removed.get(row.task.name, []), row.available, row.kept, row.taken,
                      str(scratch / f"task-{position:05d}")) for position, row in enumerate(plan.rows)]
     found: list[TaskRows] = []
     state = {"plan": plan, "pools": pools, "buckets": bucket_count(plan.total)}
     with in_workers(min(workers, len(jobs)), state) as map_:
-        for job, rows in zip(jobs, map_(_rows_one, jobs)):
+        results = map_(_rows_one, jobs)
+        for job in jobs:
+            rows, meanwhile = _next(results, meanwhile)
             found.append(rows)
             if progress is not None:
                 progress.update(job.taken)
+    if meanwhile is not None:
+        meanwhile()
     return found
 
 

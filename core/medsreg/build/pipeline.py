@@ -561,9 +561,9 @@ def _write(options: BuildOptions, default_samples: bool, catalog: Catalog, plans
     suite_sets: list[tuple[OutputDataset, SuitePlan]] = []
     ahead: dict[str, tuple[Iterator[Any], contextlib.ExitStack]] = {}
 
-    def planned(plan: Plan, scratch: Path) -> list[TaskRows]:
+    def planned(plan: Plan, scratch: Path, meanwhile: Callable[[], Any] | None = None) -> list[TaskRows]:
         with progress_bar(f"planning the rows of {plan.path}", plan.total, options.quiet) as bar:
-            return task_rows(plan, scratch, pools, workers=workers, progress=bar)
+            return task_rows(plan, scratch, pools, workers=workers, progress=bar, meanwhile=meanwhile)
 
     def release(plan: Plan) -> None:
         """Delete the pools no mixture written after this one takes (their pages go back for the next rows)."""
@@ -575,11 +575,12 @@ def _write(options: BuildOptions, default_samples: bool, catalog: Catalog, plans
 
     def mixture(plan: Plan) -> Callable[[Path, Any], Iterator[Any]]:
         def pieces(scratch: Path, shards: Any) -> Iterator[Any]:  # the workers write the shards
-            steps = [bucket_step(plan, planned(plan, scratch), schema, shards)]
             later = suite_sets if plan is last_bucketed else []
-            steps += [suite_step(suite, suite_schema, dataset.shards) for dataset, suite in later]
+            suite_steps: list[Any] = []  # made while the workers plan the rows (suite_step makes the instances' arrays)
+            parts = planned(plan, scratch, lambda: suite_steps.extend(suite_step(suite, suite_schema, dataset.shards)
+                                                                       for dataset, suite in later))
             pool = crew.enter_context(contextlib.ExitStack())
-            made = pool.enter_context(in_steps(workers, steps))
+            made = pool.enter_context(in_steps(workers, [bucket_step(plan, parts, schema, shards), *suite_steps]))
             ahead.update((dataset.path, (results, pool)) for (dataset, _), results in zip(later, made[1:]))
             yield from made[0]
             release(plan)

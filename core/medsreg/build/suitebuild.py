@@ -5,8 +5,8 @@ The rows are ``render.suite_row``'s, in the suite's order (its tasks in order, e
 ``pipeline.suite_rows`` yields them one by one for ``medsreg eval``. Here they are cut into jobs of ``TABLES_PER_JOB``
 tables of the writer's ``BATCH_ROWS`` rows, counted over the whole suite (a table may hold the end of a task and the
 start of the next), so the tables are those the writer made of the row stream: the same bytes. Job j is piece j of the
-shards. The test instances are already in memory (read while planning, to decontaminate against them): forked workers
-inherit them.
+shards. The test instances are already in memory (read while planning, to decontaminate against them), and
+``suite_step`` makes their Arrow arrays once: forked workers inherit both.
 
 A table is not made of the rows' dicts: ``suite_table`` reads the rows' choices off numpy (``draws.suite_draws``), frames
 their texts in Arrow (framing.py) and makes the other columns as ``from_pylist`` makes them, a column at a time; the
@@ -47,7 +47,10 @@ def suite_step(plan: SuitePlan, schema: Any, shards: Shards) -> Step:
     for *_, pool in parts:
         starts.append(total)
         total += len(pool)
-    state = {"suite": suite, "parts": parts, "starts": starts, "total": total, "schema": schema, "shards": shards}
+    # the instances as Arrow arrays, made here once (forked workers inherit them) rather than in each worker
+    arrays = {task.name: _PoolArrays.of(pool) for _, _, task, pool in parts}
+    state = {"suite": suite, "parts": parts, "starts": starts, "total": total, "schema": schema, "shards": shards,
+             "arrays": arrays}
     return Step(state, _suite_piece, range(-(-total // (TABLES_PER_JOB * BATCH_ROWS))))
 
 
@@ -55,8 +58,7 @@ def _suite_piece(state: dict[str, Any], job: int) -> Piece:
     suite, parts, starts, schema = state["suite"], state["parts"], state["starts"], state["schema"]
     first = job * TABLES_PER_JOB * BATCH_ROWS
     last = min(first + TABLES_PER_JOB * BATCH_ROWS, state["total"])
-    arrays = state.setdefault("arrays", {})  # a worker's own (its state is its copy of the parent's, made at the fork)
-    tables = [suite_table(suite, _segments(parts, starts, start, min(start + BATCH_ROWS, last)), schema, arrays)
+    tables = [suite_table(suite, _segments(parts, starts, start, min(start + BATCH_ROWS, last)), schema, state["arrays"])
               for start in range(first, last, BATCH_ROWS)]
     return state["shards"].put(job, tables)
 
