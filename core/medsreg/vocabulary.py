@@ -132,6 +132,17 @@ def language_code(value: str) -> str | None:
 
 @lru_cache(maxsize=4096)
 def _language_code(text: str) -> str | None:
+    known = _known_languages()
+    if text in known:
+        return known[text]
+    code = _ask_langcodes(text)
+    if len(known) < _KNOWN_LANGUAGES:
+        known[text] = code
+        _keep_known_languages(known)
+    return code
+
+
+def _ask_langcodes(text: str) -> str | None:
     import langcodes
 
     # tags first: langcodes.find("en") would match the language *named* "En" (enc)
@@ -141,6 +152,56 @@ def _language_code(text: str) -> str | None:
         return langcodes.find(text).language
     except LookupError:
         return None
+
+
+_KNOWN_LANGUAGES = 1000
+"""Values whose code the cache keeps (task cards name a handful of languages; this bounds a hostile card's share)."""
+
+
+@lru_cache(maxsize=1)
+def _known_languages() -> dict[str, str | None]:
+    """The codes langcodes gave before, kept in the cache: ``import langcodes`` compiles its name patterns (a tenth of
+    a second, before every build's first task card), and its answer for a value changes only with its version."""
+    import json
+
+    path = _languages_file()
+    if path is not None:
+        try:
+            known = json.loads(path.read_text(encoding="utf-8"))
+            if isinstance(known, dict) and all(isinstance(key, str) and (value is None or isinstance(value, str))
+                                               for key, value in known.items()):
+                return known
+        except (OSError, ValueError):
+            pass
+    return {}
+
+
+def _keep_known_languages(known: dict[str, str | None]) -> None:
+    import json
+
+    from medsreg.files import write_text_atomically
+
+    path = _languages_file()
+    if path is None:
+        return
+    try:
+        write_text_atomically(path, json.dumps(known, ensure_ascii=False, sort_keys=True))
+    except OSError:
+        pass  # a cache that cannot be written is only slower
+
+
+@lru_cache(maxsize=1)
+def _languages_file():
+    """Where the codes are kept, named by the versions of langcodes and of its data; None without langcodes."""
+    import importlib.metadata
+
+    from medsreg.sources import cache_dir
+
+    try:
+        versions = [importlib.metadata.version(name) for name in ("langcodes", "language_data")]
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    return cache_dir() / "langcodes" / f"codes-{'-'.join(versions)}.json"
 
 
 _LICENSE_REF = re.compile(r"^LicenseRef-[A-Za-z0-9.-]+$")
