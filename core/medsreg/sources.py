@@ -58,6 +58,30 @@ def cache_dir() -> Path:
     base = os.environ.get("MEDSREG_CACHE") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "medsreg"
     return Path(base)
 
+
+def package_cache_file(package: str, files: tuple[str, ...], name: str, key: bytes = b"") -> Path | None:
+    """A file of the cache (``cache_dir()/package/name-HASH.json``) for what was taken from an installed ``package``,
+    named by its version, the bytes of its ``files`` (paths inside it) and ``key``; None when the package is not
+    installed. The package is found, not imported."""
+    import importlib.metadata
+    import importlib.util
+
+    found = importlib.util.find_spec(package)
+    if found is None or not found.submodule_search_locations:
+        return None
+    try:
+        version = importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        version = ""
+    digest = hashlib.sha256(version.encode() + b"\0" + key)
+    root = Path(next(iter(found.submodule_search_locations)))
+    for source in files:
+        try:
+            digest.update(b"\0" + (root / source).read_bytes())
+        except OSError:
+            digest.update(b"\0missing")
+    return cache_dir() / package / f"{name}-{digest.hexdigest()[:32]}.json"
+
 ACCESS_ADVICE = {
     "credentialed": "It is credentialed data: obtain it under its data-use agreement (e.g. PhysioNet credentialing) and point medsreg at your copy.",
     "private": "It is private data: ask its owner for access.",

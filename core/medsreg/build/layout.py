@@ -18,7 +18,6 @@ of one feature is a list); a ``datasets.Features`` is taken as its ``to_dict()``
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -111,28 +110,12 @@ def _layout(declaration: str, split: str) -> Layout:
 
 def _cache_file(declaration: str, split: str) -> Path | None:
     """Where the layout is kept, named by what decides it; None without datasets (it is then imported, and fails)."""
-    import importlib.metadata
-    import importlib.util
-
     import pyarrow as pa
 
-    from medsreg.sources import cache_dir
+    from medsreg.sources import package_cache_file
 
-    found = importlib.util.find_spec("datasets")  # finds, does not import
-    if found is None or not found.submodule_search_locations:
-        return None
-    try:
-        version = importlib.metadata.version("datasets")
-    except importlib.metadata.PackageNotFoundError:
-        version = ""
-    digest = hashlib.sha256(json.dumps([_FORMAT, version, pa.__version__, split, declaration]).encode())
-    root = Path(next(iter(found.submodule_search_locations)))
-    for source in _DECIDING_FILES:
-        try:
-            digest.update(b"\0" + (root / source).read_bytes())
-        except OSError:
-            digest.update(b"\0missing")
-    return cache_dir() / "datasets" / f"layout-{digest.hexdigest()[:32]}.json"
+    key = json.dumps([_FORMAT, pa.__version__, split, declaration]).encode()
+    return package_cache_file("datasets", _DECIDING_FILES, "layout", key)
 
 
 def _from_datasets(declaration: dict, split: str) -> tuple[dict, bool]:

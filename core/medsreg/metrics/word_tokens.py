@@ -117,27 +117,9 @@ def _nltk_spec() -> dict[str, Spec]:
 def _spec_file() -> Path | None:
     """Where the patterns of the installed nltk are kept, named by the hash of the files that define them; None
     without nltk."""
-    import hashlib
-    import importlib.metadata
-    import importlib.util
+    from medsreg.sources import package_cache_file
 
-    from medsreg.sources import cache_dir
-
-    found = importlib.util.find_spec("nltk")  # finds, does not import
-    if found is None or not found.submodule_search_locations:
-        return None
-    try:
-        version = importlib.metadata.version("nltk")
-    except importlib.metadata.PackageNotFoundError:
-        version = ""
-    digest = hashlib.sha256(version.encode())
-    root = Path(next(iter(found.submodule_search_locations)))
-    for source in ("tokenize/destructive.py", "redos.py"):
-        try:
-            digest.update(b"\0" + (root / source).read_bytes())
-        except OSError:
-            digest.update(b"\0missing")
-    return cache_dir() / "nltk" / f"word-tokenizer-{digest.hexdigest()[:32]}.json"
+    return package_cache_file("nltk", ("tokenize/destructive.py", "redos.py"), "word-tokenizer")
 
 
 def _load_spec() -> dict[str, Spec]:
