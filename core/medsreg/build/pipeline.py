@@ -4,8 +4,8 @@ load the spec and the catalog -> choose the mixtures (the spec, a named mixture,
 every registered mixture with a readable task) and the suites -> select each mixture's training
 tasks -> read the instances of only those tasks, each once -> decontaminate -> a plan per mixture
 -> print the plans, or stream the rows into the writer with the card and the manifest. Reading decides nothing and writing decides
-nothing: the choices live in plan.py and render.py. datasets / tqdm are imported only here,
-inside the functions that need them.
+nothing: the choices live in plan.py and render.py. datasets / tqdm are imported only inside the
+functions that need them (datasets not at all when layout.py has kept what it writes).
 """
 
 from __future__ import annotations
@@ -266,7 +266,7 @@ def plan_build(requests: list[MixtureRequest], catalog: Catalog, suite_names: tu
     # a task two mixtures take is read and checked once
     items = list({id(choice.item): choice.item for selected, _ in chosen for choice in selected}.values())
     with progress_bar("reading training tasks", len(items), quiet, unit=" tasks") as bar:
-        # a build that writes needs datasets (a second to import): imported while the workers read, not after
+        # a build that writes converts values with pyarrow, which imports pandas (half a second): while the workers read
         found = dict(zip(map(id, items), survey(items, index, workers=workers, progress=bar, pools=pools,
                                                 meanwhile=_import_pandas if pools is not None else None)))
     for problem in {problem: None for result in found.values() for problem in result.problems}:
