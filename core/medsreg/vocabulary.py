@@ -190,7 +190,6 @@ def _keep_known_languages(known: dict[str, str | None]) -> None:
         pass  # a cache that cannot be written is only slower
 
 
-@lru_cache(maxsize=1)
 def _languages_file():
     """Where the codes are kept, named by the versions of langcodes and of its data; None without langcodes."""
     import importlib.metadata
