@@ -259,36 +259,26 @@ def phase_build(data: Path, output: Path, with_suites: bool, profile: bool = Fal
     from medsreg.build import mixture, suitebuild
 
     # each dataset's own cost: the CPU seconds of the worker jobs that make its pieces (render, write), summed over the
-    # workers, and of what the build process makes for them (the pieces of a suite are made by the mixture's workers, beside its last buckets: wall time per dataset
-    # would not tell them apart). The jobs report through a file: they run in other processes.
+    # workers, and of what the build process makes for them (the suite's arrays). The pieces of a suite are made by the
+    # mixture's workers, beside its last buckets: wall time per dataset would not tell them apart. The jobs report
+    # through a file: they run in other processes.
     jobs_file = Path(tempfile.mkstemp(prefix="medsreg-bench-jobs-")[1])
 
-    def timed_job(function, name: str):
-        def job(state, number):
+    def cpu_timed(function, name: str):
+        def wrapper(*args, **kwargs):
             start = os.times()
             try:
-                return function(state, number)
+                return function(*args, **kwargs)
             finally:
                 end = os.times()
                 with open(jobs_file, "a", encoding="utf-8") as handle:
                     handle.write(f"{name} {end[0] + end[1] - start[0] - start[1]}\n")
-        job.__module__, job.__qualname__ = function.__module__, function.__qualname__  # found by name in the workers
-        return job
+        wrapper.__module__, wrapper.__qualname__ = function.__module__, function.__qualname__  # found by name in workers
+        return wrapper
 
-    mixture._write_bucket = timed_job(mixture._write_bucket, "mixture")
-    suitebuild._suite_piece = timed_job(suitebuild._suite_piece, "suite")
-    suite_step = suitebuild.suite_step
-
-    def timed_suite_step(*args, **kwargs):  # the suite's arrays, made once by the build process: the suite's cost too
-        start = os.times()
-        try:
-            return suite_step(*args, **kwargs)
-        finally:
-            end = os.times()
-            with open(jobs_file, "a", encoding="utf-8") as handle:
-                handle.write(f"suite {end[0] + end[1] - start[0] - start[1]}\n")
-
-    suitebuild.suite_step = timed_suite_step
+    mixture._write_bucket = cpu_timed(mixture._write_bucket, "mixture")
+    suitebuild._suite_piece = cpu_timed(suitebuild._suite_piece, "suite")
+    suitebuild.suite_step = cpu_timed(suitebuild.suite_step, "suite")
     medsreg.overlap.OverlapIndex.__init__ = timed("overlap_index", medsreg.overlap.OverlapIndex.__init__)
     rss_imports = _maxrss_mb()
     notes: list[str] = []

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from medsreg.build.draws import input_groups, training_draws
 from medsreg.build.framing import messages, systems, users, with_bitmaps
 from medsreg.build.plan import bucket_order
 from medsreg.build.render import first_output
@@ -45,9 +46,7 @@ def write_pool(path: Path, pool: list[Instance]) -> None:
     """Keep a task's training instances for ``bucket_table`` (one record batch: read back without a copy)."""
     import pyarrow as pa
 
-    first: dict[str, int] = {}
-    groups = np.fromiter((first.setdefault(instance["input"], position) for position, instance in enumerate(pool)),
-                         dtype=np.int64, count=len(pool))
+    groups = input_groups(pool)
     # the arrays made from their buffers, not by pa.array: its first call in a process imports pandas (half a second),
     # and the workers that read the tasks are forked before the build has imported it
     columns = [_large_strings([instance["id"] for instance in pool]),
@@ -94,8 +93,6 @@ def write_rows(path: Path, task: Task, spec: MixtureSpec, pool: Any, positions: 
     ``positions`` and ``repeats`` come in the order of the buckets.
     """
     import pyarrow as pa
-
-    from medsreg.build.draws import training_draws
 
     groups = pool.column(3).to_numpy()
     full = positions if kept is None else kept[positions]

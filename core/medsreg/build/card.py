@@ -17,9 +17,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from medsreg.build.plan import tasks_in_build
+from medsreg.build.render import suite_shots
 from medsreg.build.tokenize import REASON_LABELS, count_table, drop_reasons, drop_totals, reason_hint
 from medsreg.build.writer import MIXTURE_PATH, export_name, suite_path
-from medsreg.models import MixtureSpec, Suite, SuiteTask, Task
+from medsreg.models import MixtureSpec, Task
 
 HUB_LICENSES = frozenset({
     "apache-2.0", "mit", "afl-3.0", "artistic-2.0", "bsl-1.0", "bsd-2-clause", "bsd-3-clause", "bsd-3-clause-clear",
@@ -380,7 +381,7 @@ def _suites(suites: list, stats: dict[str, dict], coverage: Any = None) -> str:
             if not entries:
                 continue
             metrics = list(dict.fromkeys(metric for entry in entries for metric in entry.metrics))
-            shots = sorted({_shots(suite, entry) for entry in entries})
+            shots = sorted({suite_shots(suite, entry) for entry in entries})
             names = ", ".join(_task_label(tasks_of[entry.task]) for entry in entries)
             label = f"{category.name} †" if category.name in partial else category.name
             body.append((label, names, ", ".join(metrics), ", ".join(map(str, shots))))
@@ -488,12 +489,6 @@ def _max_length(stats: dict[str, dict], path: str) -> int | None:
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-
-
-def _shots(suite: Suite, entry: SuiteTask) -> int:
-    return entry.shots if entry.shots is not None else suite.shots
 
 
 def _legacy(task: Task) -> str:

@@ -23,12 +23,20 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from medsreg.build.render import SMALL_POOL, first_blocks, row_rng, suite_choices, training_choices
+from medsreg.build.render import SMALL_POOL, first_blocks, row_rng, suite_choices, suite_shots, training_choices
 from medsreg.models import Instance, Suite, SuiteTask, Task
 
 _WORDS = 8
 """64-bit values in one digest block."""
 _TWO_TO_64 = 1 << 64
+
+
+def input_groups(pool: Sequence[Instance]) -> np.ndarray:
+    """The ``groups`` the draws take: per instance, the position of the first instance with its input (equal exactly
+    when the inputs are)."""
+    first: dict[str, int] = {}
+    return np.fromiter((first.setdefault(instance["input"], position) for position, instance in enumerate(pool)),
+                       dtype=np.int64, count=len(pool))
 
 
 def _uniform(values: np.ndarray) -> np.ndarray:
@@ -65,7 +73,7 @@ def suite_draws(suite: Suite, entry: SuiteTask, task: Task, pool: list[Instance]
     positions = np.arange(start, end)
     return _draws(suite.seed, task.name, task.definition, [instance["id"] for instance in pool[start:end]], positions,
                   np.zeros(end - start, np.int64), groups, p_original=0.0 if suite.instruction == "rewrite" else None,
-                  p_zero_shot=None, shots=entry.shots if entry.shots is not None else suite.shots,
+                  p_zero_shot=None, shots=suite_shots(suite, entry),
                   one_by_one=lambda row: suite_choices(suite, entry, task, pool, start + row))
 
 

@@ -18,6 +18,7 @@ import json
 import re
 from typing import Any
 
+from medsreg.build.render import suite_shots
 from medsreg.build.tokenize import drop_totals
 from medsreg.build.writer import suite_path
 from medsreg.models import HubSource, LocalSource, Task, UrlSource
@@ -58,7 +59,7 @@ def build_manifest(catalog, plans: list, suites, stats: dict[str, dict],
             "version": suite.version,
             "seed": suite.seed,
             "tasks": {task.name: {"rows": len(test_instances(task)), "metrics": list(entry.metrics),
-                                  "shots": entry.shots if entry.shots is not None else suite.shots}
+                                  "shots": suite_shots(suite, entry)}
                       for entry, task in pairs},
             **({"availability": coverage.suites[suite.name]} if coverage is not None and suite.name in coverage.suites
                else {}),

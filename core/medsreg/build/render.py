@@ -275,6 +275,11 @@ def suite_row(suite: Suite, category: str, entry: SuiteTask, task: Task, pool: l
     }
 
 
+def suite_shots(suite: Suite, entry: SuiteTask) -> int:
+    """The shots a suite's task is evaluated with: its own, else the suite's."""
+    return entry.shots if entry.shots is not None else suite.shots
+
+
 def suite_choices(suite: Suite, entry: SuiteTask, task: Task, pool: list[Instance], position: int) -> tuple[int, list[int]]:
     """An evaluation row's random choices, in their order: (its instruction's index in the task's definition, its shots'
     positions in ``pool``)."""
@@ -283,5 +288,4 @@ def suite_choices(suite: Suite, entry: SuiteTask, task: Task, pool: list[Instanc
         instruction_index = 0
     else:  # drawn from the rewrites: the shots' draws come after
         instruction_index = choose_instruction(rng, task.definition, 0.0)[0]
-    k = entry.shots if entry.shots is not None else suite.shots
-    return instruction_index, shot_positions(rng, len(pool), position, k, _Inputs(pool))
+    return instruction_index, shot_positions(rng, len(pool), position, suite_shots(suite, entry), _Inputs(pool))

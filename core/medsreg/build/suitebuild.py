@@ -23,7 +23,7 @@ import numpy as np
 
 from medsreg.build.framing import messages, systems, users, with_bitmaps
 from medsreg.build.plan import test_instances
-from medsreg.build.draws import suite_draws
+from medsreg.build.draws import input_groups, suite_draws
 from medsreg.build.render import first_output
 from medsreg.build.shards import Piece, Shards
 from medsreg.build.suites import SuitePlan
@@ -93,9 +93,7 @@ class _PoolArrays:
     def of(cls, pool: list[Instance]) -> _PoolArrays:
         import pyarrow as pa
 
-        first: dict[str, int] = {}
-        groups = np.fromiter((first.setdefault(instance["input"], position) for position, instance in enumerate(pool)),
-                             dtype=np.int64, count=len(pool))
+        groups = input_groups(pool)
         return cls(pa.array([instance["id"] for instance in pool], type=pa.string()),
                    pa.array([instance["input"] for instance in pool], type=pa.string()),
                    pa.array([first_output(instance) for instance in pool], type=pa.string()),

@@ -14,7 +14,7 @@ the collector runs every 700 of them and walks the young ones each time, and the
 
 A worker's Arrow buffers come from the system allocator (``_start_worker``), not pyarrow's default
 mimalloc: a job makes a few hundred MB of short-lived buffers (a shuffle bucket gathered, joined,
-serialized), and mimalloc hands such large blocks back and maps them again as transparent huge pages,
+framed), and mimalloc hands such large blocks back and maps them again as transparent huge pages,
 each zeroed 2 MB at a time when first touched. And the system allocator is told to keep what it was
 given (glibc's ``mallopt``: no block of its own mapping, no heap given back, one arena): by default
 glibc maps every block over 32 MB afresh and unmaps it when freed, so each bucket's largest columns
@@ -79,7 +79,6 @@ class Later:
     of a large test side is hundreds of MB)."""
 
     def __init__(self, folder: Path) -> None:
-        self._folder = folder
         self._file = tempfile.TemporaryFile(dir=folder)
         self._ready = context().Event()
         self._value: Any = None
