@@ -11,8 +11,8 @@ The placement. Tables come in numbered pieces (a mixture's shuffle bucket, a few
 prepared in whichever process made it, in parallel with the others (its batches cut and their serialized sizes
 counted, ``pa.ipc.get_record_batch_size``); then it waits for the piece before it to be placed (a few shared counters
 under a lock: the next piece, the current shard, its length and its bytes), takes its offsets and writes itself there
-with ``pwrite``, through a stream writer that hands over the batches' own buffers (no serialized copy). Pieces are placed in order and written in any order, and the file
-offsets never depend on which process wrote what.
+with ``pwrite``, through a stream writer that hands over the batches' own buffers (no serialized copy). Pieces are
+placed in order and written in any order, and the file offsets never depend on which process wrote what.
 
 The hash. The parent takes the pieces in order (``absorb``) and feeds their bytes to one sha256 as they arrive, from the
 page cache, while the workers make the next pieces; a table written by the parent itself is hashed from memory. No file
