@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import copy
 import json
+import os
 
 import pytest
 from conftest import FIXTURES, task_document, write_json
-from medsreg.formats.medsins import read_task_file
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+from medsreg.formats.medsins import plain_instances, read_task_file
+from medsreg.models import RawInstance
+from pydantic import TypeAdapter, ValidationError
 
 
 def messages(result, severity=None):
@@ -116,3 +122,79 @@ def test_a_utf8_byte_order_mark_is_ignored_with_a_note(tmp_path):
     result = read_task_file(path, "p")
     assert result.task is not None
     assert any(p.check == "readable" and p.severity == "note" and "byte-order mark" in p.message for p in result.findings.problems)
+
+
+# ------------------------------------------------------------------ instances checked without pydantic
+
+_JSON_SCALARS = (st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats(allow_nan=False, allow_infinity=False)
+                 | st.text(max_size=6) | st.sampled_from(["train", "test", "Train", "", "1"]))
+_JSON = st.recursive(_JSON_SCALARS, lambda inner: st.lists(inner, max_size=3)
+                     | st.dictionaries(st.text(max_size=4), inner, max_size=2), max_leaves=5)
+
+
+@st.composite
+def _instance(draw):
+    """A valid instance (optional keys or not), then maybe one value made any JSON, one key dropped, or one odd item
+    put in its output list."""
+    instance = {"input": draw(st.text(max_size=4)),
+                "output": draw(st.text(max_size=4) | st.lists(st.text(max_size=4), max_size=3))}
+    for key, values in (("id", st.text(max_size=4) | st.integers(-2**70, 2**70)), ("split", st.sampled_from(["train", "test"])),
+                        ("explanation", _JSON)):
+        if draw(st.booleans()):
+            instance[key] = draw(values)
+    change = draw(st.sampled_from(["none", "value", "drop", "output item"]))
+    if change == "value":
+        instance[draw(st.sampled_from(["id", "input", "output", "split"]))] = draw(_JSON)
+    elif change == "drop":
+        instance.pop(draw(st.sampled_from(sorted(instance))))
+    elif change == "output item":
+        instance["output"] = [*draw(st.lists(st.text(max_size=4), max_size=2)), draw(_JSON)]
+    return instance
+
+
+@settings(max_examples=400, deadline=None, database=None, derandomize=bool(os.environ.get("CI")))
+@example([])
+@example([{'input': 'a', 'output': 'b'}])
+@example([{'input': 'a', 'output': ['b', 'c'], 'id': 3, 'split': 'test', 'x': {}}])
+@example([{'input': 'a', 'output': 'b', 'id': True}])
+@example([{'input': 'a', 'output': 'b', 'id': 1.0}])
+@example([{'input': 'a', 'output': 'b', 'id': None}])
+@example([{'input': 'a', 'output': ['b', 1]}])
+@example([{'input': 'a', 'output': ['b', None]}])
+@example([{'input': 'a', 'output': [['b']]}])
+@example([{'input': 'a', 'output': {'b': 'c'}}])
+@example([{'input': 'a', 'output': 'b', 'split': None}])
+@example([{'input': 'a', 'output': 'b', 'split': 'Train'}])
+@example([{'input': 'a', 'output': 'b', 'split': ['train']}])
+@example([{'input': 1, 'output': 'b'}])
+@example([{'output': 'b'}])
+@example([{'input': 'a'}])
+@example([{'input': 'a', 'output': 'b'}, ['a']])
+@example(['a'])
+@example([None])
+@given(st.lists(_instance(), min_size=1, max_size=2) | st.lists(_instance() | _JSON, max_size=3))
+def test_instances_checked_without_pydantic_are_exactly_those_pydantic_accepts(instances):
+    """``plain_instances`` stands in for pydantic's ``RawInstance`` validation of a parsed file's instances: it must say
+    yes exactly where pydantic accepts them, and then pydantic's instances must equal the file's."""
+    adapter = TypeAdapter(list[RawInstance])
+    try:
+        validated = adapter.validate_python(copy.deepcopy(instances))
+    except ValidationError:
+        validated = None
+    assert plain_instances(instances) == (validated is not None)
+    if validated is not None:
+        assert validated == instances
+
+
+def test_a_task_file_whose_instances_skip_pydantic_reads_as_one_that_does_not(tmp_path):
+    """The same file read with its instances checked by ``plain_instances`` and by pydantic gives the same task; an
+    instance pydantic refuses is still located."""
+    document = task_document(Instances=[{"id": "a", "input": "x y", "output": ["z"]}, {"id": 7, "input": "q", "output": "r"}])
+    fast = read_task_file(write_json(tmp_path / "task1_fast.json", document), "demo")
+    with_extra = dict(document, Instances=[{**instance, "note": [1]} for instance in document["Instances"]])
+    slow = read_task_file(write_json(tmp_path / "task1_fast.json", with_extra), "demo")
+    assert fast.task.instances == slow.task.instances == [{"id": "a", "input": "x y", "output": ["z"]},
+                                                            {"id": "7", "input": "q", "output": ["r"]}]
+    broken = dict(document, Instances=[{"id": True, "input": "x", "output": ["y"]}])
+    errors = read_task_file(write_json(tmp_path / "task1_fast.json", broken), "demo").findings.problems
+    assert [(problem.path, problem.severity) for problem in errors] == [("$.Instances[0].id", "error")]
