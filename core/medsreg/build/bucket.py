@@ -62,11 +62,15 @@ def write_pool(path: Path, pool: list[Instance]) -> None:
 def _large_strings(texts: list[str]) -> Any:
     import pyarrow as pa
 
-    encoded = [text.encode("utf-8") for text in texts]
-    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
-    np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)), out=offsets[1:])
-    return pa.Array.from_buffers(pa.large_string(), len(encoded),
-                                 [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))])
+    joined = "".join(texts)
+    if joined.isascii():  # a flag of the string: a character is a byte, and the text is encoded in one copy
+        data, sizes = joined.encode("ascii"), map(len, texts)
+    else:
+        encoded = [text.encode("utf-8") for text in texts]
+        data, sizes = b"".join(encoded), map(len, encoded)
+    offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(sizes, dtype=np.int64, count=len(texts)), out=offsets[1:])
+    return pa.Array.from_buffers(pa.large_string(), len(texts), [None, pa.py_buffer(offsets), pa.py_buffer(data)])
 
 
 def read_pool(path: Path) -> Any:
@@ -136,7 +140,7 @@ class _Drawn:
     """The pool's id, input and output of every instance the rows use (a record batch of large strings)."""
 
 
-def _gather(part: TaskRows, shots: int, start: int, end: int) -> _Drawn:
+def _gather(part: TaskRows, shots: int, start: int, end: int, opened: dict[Path, Any] | None) -> _Drawn:
     import pyarrow as pa
 
     width = _FIXED + shots
@@ -147,17 +151,27 @@ def _gather(part: TaskRows, shots: int, start: int, end: int) -> _Drawn:
     counts = rows[:, 3]
     chosen = rows[:, _FIXED:][np.arange(shots) < counts[:, None]]  # row by row, each row's shots in order
     needed, inverse = np.unique(np.concatenate([rows[:, 0], chosen]), return_inverse=True)
-    texts = read_pool(part.pool).select([0, 1, 2]).take(pa.array(needed))
+    pool = opened.get(part.pool) if opened is not None else None
+    if pool is None:
+        pool = read_pool(part.pool).select([0, 1, 2])
+        if opened is not None:
+            opened[part.pool] = pool
+    texts = pool.take(pa.array(needed))
     return _Drawn(part.task, inverse[: end - start], rows[:, 2], counts, inverse[end - start :], rows[:, 1], texts)
 
 
-def bucket_table(spec: MixtureSpec, parts: list[TaskRows], schema: Any, bucket: int) -> Any:
-    """Bucket ``bucket`` of the mixture in its final order: a pyarrow Table of ``schema`` (``training_row``'s columns)."""
+def bucket_table(spec: MixtureSpec, parts: list[TaskRows], schema: Any, bucket: int,
+                 opened: dict[Path, Any] | None = None) -> Any:
+    """Bucket ``bucket`` of the mixture in its final order: a pyarrow Table of ``schema`` (``training_row``'s columns).
+
+    ``opened``: the pools this process has read so far (path -> record batch), for the next buckets: opening an Arrow
+    file costs more than the few rows a small task gives a bucket. Kept for one pass over the buckets (a pool file of
+    the same name in a later build is another file)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     spans = [(part, *part.span(bucket)) for part in parts]
-    drawn = [_gather(part, spec.shots, start, end) for part, start, end in spans if end > start]
+    drawn = [_gather(part, spec.shots, start, end, opened) for part, start, end in spans if end > start]
     if not drawn:
         return pa.Table.from_batches([], schema=schema)
     # the rows in plan order (task after task), as indices into the tasks' gathered texts laid end to end

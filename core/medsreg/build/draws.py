@@ -20,6 +20,7 @@ render itself (a few rows in a thousand): the choices never depend on which path
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from operator import itemgetter
 
 import numpy as np
 
@@ -35,8 +36,8 @@ def input_groups(pool: Sequence[Instance]) -> np.ndarray:
     """The ``groups`` the draws take: per instance, the position of the first instance with its input (equal exactly
     when the inputs are)."""
     first: dict[str, int] = {}
-    return np.fromiter((first.setdefault(instance["input"], position) for position, instance in enumerate(pool)),
-                       dtype=np.int64, count=len(pool))
+    return np.fromiter(map(first.setdefault, map(itemgetter("input"), pool), range(len(pool))), dtype=np.int64,
+                       count=len(pool))
 
 
 def _uniform(values: np.ndarray) -> np.ndarray:

@@ -260,17 +260,18 @@ def task_rows(plan: Plan, scratch: Path, pools: Path, *, workers: int = 1, progr
 
 def shuffled_tables(plan: Plan, parts: list[TaskRows], schema: Any) -> Iterator[Any]:
     """Pass 3 in this process: the mixture in its final order, one bucket (a pyarrow Table) at a time."""
+    opened: dict[Path, Any] = {}
     for bucket in range(bucket_count(plan.total)):
-        yield bucket_table(plan.spec, parts, schema, bucket)
+        yield bucket_table(plan.spec, parts, schema, bucket, opened)
 
 
 def bucket_step(plan: Plan, parts: list[TaskRows], schema: Any, shards: Shards) -> Step:
     """Pass 3 in the workers (``workers.in_steps``): each bucket in its final order put into ``shards`` as piece
     ``bucket``."""
-    return Step({"spec": plan.spec, "parts": parts, "schema": schema, "shards": shards}, _write_bucket,
+    return Step({"spec": plan.spec, "parts": parts, "schema": schema, "shards": shards, "opened": {}}, _write_bucket,
                 range(bucket_count(plan.total)))
 
 
 def _write_bucket(state: dict[str, Any], bucket: int) -> Piece:
-    table = bucket_table(state["spec"], state["parts"], state["schema"], bucket)
+    table = bucket_table(state["spec"], state["parts"], state["schema"], bucket, state["opened"])
     return state["shards"].put(bucket, [table])

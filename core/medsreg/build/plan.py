@@ -19,6 +19,8 @@ import math
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import repeat
+from typing import Any
 
 import numpy as np
 
@@ -128,10 +130,17 @@ def training_instances(task: Task) -> list[Instance]:
     of a 'train/test' task only those marked 'train': an unmarked one may be a test instance."""
     instances = task.instances or []
     if task.split == "train":
+        if "test" not in _marks(instances):  # the common case, without a Python step per instance
+            return list(instances)
         return [instance for instance in instances if instance.get("split") != "test"]
     if task.split == "train/test":
         return [instance for instance in instances if instance.get("split") == "train"]
     return []
+
+
+def _marks(instances: list[Instance]) -> list[Any]:
+    """Each instance's ``split`` (None without one)."""
+    return list(map(dict.get, instances, repeat("split")))
 
 
 def test_instances(task: Task) -> list[Instance]:
@@ -147,7 +156,8 @@ def left_out_reason(task: Task) -> str | None:
     task those marked test, in a 'train/test' task the unmarked ones), or None: a build says so, never silently."""
     if not is_training_task(task):
         return None
-    count = sum(contradicts_split(task, instance) for instance in task.instances or [])
+    marks = _marks(task.instances or [])  # counted as contradicts_split says, by list.count
+    count = marks.count(None) if task.split == "train/test" else len(marks) - marks.count(None) - marks.count(task.split)
     if not count:
         return None
     rule, fix = SPLIT_RULES[task.split]

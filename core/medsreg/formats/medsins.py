@@ -560,11 +560,18 @@ def _check_metadata(lists: dict[str, list[str]], as_strings: list[str], native: 
                          f"{quoted(url)} is not a web address; give the source's http:// or https:// address")
 
 
+def _already_normal(raw: list[dict[str, Any]]) -> bool:
+    """Whether every (validated) instance is {id, input, output} with a non-blank string id and a list as output."""
+    if not set(map(len, raw)) <= {3} or not set(map(type, map(itemgetter("output"), raw))) <= {list}:
+        return False
+    ids = list(map(dict.get, raw, repeat("id")))
+    return set(map(type, ids)) <= {str} and all(map(str.strip, ids))
+
+
 def _normalize_instances(raw: list[dict[str, Any]], native: bool, where: str, findings: Findings,
                          prefix: str) -> tuple[list[Instance], list[str]]:
-    if all(len(item) == 3 and item["output"].__class__ is list and item.get("id").__class__ is str and item["id"].strip()
-           for item in raw):
-        return raw, []  # type: ignore[return-value]  # already {id, input, output: list}: nothing to convert
+    if _already_normal(raw):
+        return raw, []  # type: ignore[return-value]  # nothing to convert
     out: list[Instance] = []
     append = out.append
     string_outputs = missing_ids = blank_ids = numeric_ids = 0
