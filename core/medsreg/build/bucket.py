@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from medsreg.build.draws import input_groups, training_draws
-from medsreg.build.framing import messages, systems, users, with_bitmaps
+from medsreg.build.framing import frame_rows, with_bitmaps
 from medsreg.build.plan import bucket_order
 from medsreg.build.render import first_output
 from medsreg.errors import MedsregError
@@ -168,7 +168,6 @@ def bucket_table(spec: MixtureSpec, parts: list[TaskRows], schema: Any, bucket: 
     file costs more than the few rows a small task gives a bucket. Kept for one pass over the buckets (a pool file of
     the same name in a later build is another file)."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     spans = [(part, *part.span(bucket)) for part in parts]
     drawn = [_gather(part, spec.shots, start, end, opened) for part, start, end in spans if end > start]
@@ -190,15 +189,15 @@ def bucket_table(spec: MixtureSpec, parts: list[TaskRows], schema: Any, bucket: 
     shot_ends = np.cumsum(counts)
     shots = shots[np.repeat(starts, counts) + np.arange(int(shot_ends[-1])) - np.repeat(shot_ends - counts, counts)]
 
-    # the pools' large strings as the output's strings: one cast per bucket, of the offsets only (the text is shared)
-    ids, inputs, outputs = (pa.concat_arrays([one.texts.column(name) for one in drawn]).cast(pa.string())
-                            for name in ("id", "input", "output"))
     tasks = [one.task for one in drawn]
     instruction_bases = np.cumsum([0] + [len(task.definition) for task in tasks[:-1]])
-    system = systems(inputs, outputs, [text for task in tasks for text in task.definition],
-                     instruction + instruction_bases[task_rows], counts, shots)
-    user = users(inputs.take(pa.array(own)), counts)
-    completion = outputs.take(pa.array(own))
+    # the pools' large strings as the output's strings: one cast per bucket, of the offsets only (the text is shared)
+    ids = pa.concat_arrays([one.texts.column(0) for one in drawn]).cast(pa.string())
+    inputs, outputs = [one.texts.column(1) for one in drawn], [one.texts.column(2) for one in drawn]
+    del drawn
+    message, prompt, completion = frame_rows(
+        inputs, outputs, [text for task in tasks for text in task.definition], instruction + instruction_bases[task_rows],
+        counts, shots, own, schema.field("messages").type, completion=True)
     shot_offsets = pa.array(np.concatenate([[0], shot_ends]).astype(np.int32))
     by_task = pa.array(task_rows)
 
@@ -206,8 +205,8 @@ def bucket_table(spec: MixtureSpec, parts: list[TaskRows], schema: Any, bucket: 
         return pa.array(values, type=schema.field(name).type).take(by_task)
 
     columns = {
-        "messages": messages([system, user, completion], ["system", "user", "assistant"], schema.field("messages").type),
-        "prompt": pc.binary_join_element_wise(system, user, "\n"),
+        "messages": message,
+        "prompt": prompt,
         "completion": completion,
         "task": constant([task.name for task in tasks], "task"),
         "legacy_id": constant([task.legacy_id for task in tasks], "legacy_id"),

@@ -2,10 +2,10 @@
 texts.
 
 ``render.frame`` frames one row in Python. A build frames thousands at a time from its instances' texts (Arrow string
-arrays) and, per row, the index of its instance, its instruction and its shots: ``systems`` gathers each row's pieces
-(the constant parts of the k-shot framing, the instruction, the shots' inputs and outputs) and joins them in one
-``binary_join``; ``users`` frames each row's input as a k-shot query or leaves it raw; ``messages`` lays the rows'
-message contents out as datasets' list of {role, content}. No Python string is made per row.
+arrays) and, per row, the index of its instance, its instruction and its shots: ``frame_rows`` lays every text out as a
+list of pieces (the constant parts of the k-shot framing, the instruction, the shots' inputs and outputs, the row's
+input and output) and joins them in one ``binary_join``, then lays the rows' message contents out as datasets' list of
+{role, content} and makes the prompts of them. No Python string is made per row.
 """
 
 from __future__ import annotations
@@ -19,66 +19,94 @@ from medsreg.build.render import LEARN_FROM_SHOTS, QUERY, SHOT, SHOT_SEPARATOR
 _SHOT_START, _SHOT_REST = SHOT.split("{input}")
 _SHOT_MIDDLE, _SHOT_END = _SHOT_REST.split("{output}")
 _QUERY_START, _QUERY_END = QUERY.split("{input}")
-_PIECES = [_SHOT_START, _SHOT_MIDDLE, _SHOT_END + SHOT_SEPARATOR, LEARN_FROM_SHOTS]
-"""The constant pieces of a k-shot system text: a shot is pieces 0, input, 1, output, 2 (its end and the separator that
-follows every shot, the last one's before the instruction); the instruction is followed by piece 3."""
-_PIECE_START, _PIECE_MIDDLE, _PIECE_END, _PIECE_LEARN = range(4)
+_PIECES = [_SHOT_START, _SHOT_MIDDLE, _SHOT_END + SHOT_SEPARATOR, LEARN_FROM_SHOTS, _QUERY_START, _QUERY_END, "\n"]
+"""The constant pieces of the framing: a shot is pieces 0, input, 1, output, 2 (its end and the separator that follows
+every shot, the last one's before the instruction); the instruction is followed by piece 3; a k-shot query is pieces 4,
+input, 5; a prompt is the system text, piece 6 and the user text."""
+_PIECE_START, _PIECE_MIDDLE, _PIECE_END, _PIECE_LEARN, _PIECE_QUERY, _PIECE_QUERY_END, _PIECE_NEWLINE = range(len(_PIECES))
 
 
-def systems(inputs: Any, outputs: Any, instructions: list[str], instruction: np.ndarray, counts: np.ndarray,
-            shots: np.ndarray) -> Any:
-    """Each row's system text: its instruction (``instructions[instruction[row]]``) alone without shots, else its
-    ``counts[row]`` shots (the next ones of ``shots``, indices into ``inputs`` and ``outputs``) in the k-shot framing."""
+def frame_rows(inputs: list[Any], outputs: list[Any], instructions: list[str], instruction: np.ndarray,
+               counts: np.ndarray, shots: np.ndarray, own: np.ndarray, message_type: Any,
+               completion: bool) -> tuple[Any, Any, Any]:
+    """(messages, prompt, completion) of each row, framed as ``render.frame`` frames one: the system text (its
+    instruction, ``instructions[instruction[row]]``, alone without shots, else its ``counts[row]`` shots, the next ones
+    of ``shots``, in the k-shot framing), the user text (its input, ``own[row]``, as the k-shot query when it has shots)
+    and, with ``completion``, its output; the prompt is system, newline, user. ``own`` and ``shots`` index the texts of
+    ``inputs`` and ``outputs`` (string or large string arrays, laid end to end: ``outputs[i]`` goes with ``inputs[i]``;
+    both lists are emptied).
+
+    Every text is a list of pieces (the constant parts, instructions, inputs, outputs) joined by one ``binary_join``,
+    which copies each byte of the result once: the messages' contents (each row's system, user and completion, one after
+    the other) in one, the prompts in another.
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    rows = len(counts)
+    kind = inputs[0].type if inputs else pa.string()
+    first_input = len(_PIECES) + len(instructions)
+    first_output = first_input + sum(len(array) for array in inputs)
+    pieces = pa.concat_arrays([pa.array(_PIECES + instructions, type=kind), *inputs, *outputs])
+    inputs.clear()  # freed before the rows' texts are made (when the caller holds them nowhere else)
+    outputs.clear()
+    if kind != pa.string():  # large strings (a mixture's pools): the offsets cast, the text shared
+        pieces = pieces.cast(pa.string())
     framed = counts > 0
-    # a row without shots is one piece (its instruction); with m shots 5 m + 2 (the shots, the instruction, piece 3)
-    sizes = np.where(framed, 5 * counts + 2, 1)
-    offsets = np.zeros(rows + 1, dtype=np.int64)
-    np.cumsum(sizes, out=offsets[1:])
-    first_instruction = len(_PIECES)
-    first_input = first_instruction + len(instructions)
-    first_output_piece = first_input + len(inputs)
+    system = np.where(framed, 5 * counts + 2, 1)  # pieces per row: the instruction alone, or m shots, it and piece 3
+    user = np.where(framed, 3, 1)
+    sizes = [system, user, np.ones_like(user)] if completion else [system, user]
+    offsets = _offsets(np.stack(sizes, axis=1).ravel())  # each row's lists: system, user (, completion)
+    starts = offsets[:-1].reshape(len(counts), len(sizes))
     index = np.empty(int(offsets[-1]), dtype=np.int64)
-    index[offsets[:-1][~framed]] = first_instruction + instruction[~framed]
+    instruction_piece = len(_PIECES) + instruction
+    _system_pieces(index, starts[:, 0], framed, instruction_piece, counts, shots, first_input, first_output)
+    _user_pieces(index, starts[:, 1], framed, first_input + own)
+    if completion:
+        index[starts[:, 2]] = first_output + own
+    content = pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets.astype(np.int32)), pieces.take(pa.array(index))), "")
+    del index
+    # system, newline, user: from the contents (two texts a row) rather than from the pieces again (twenty a row)
+    width = len(sizes)
+    prompt = pc.binary_join_element_wise(content.take(pa.array(np.arange(0, width * len(counts), width))),
+                                         content.take(pa.array(np.arange(1, width * len(counts), width))), "\n")
+    roles = ["system", "user", "assistant"][: len(sizes)]
+    messages = pa.ListArray.from_arrays(
+        pa.array(np.arange(0, len(sizes) * len(counts) + 1, len(sizes), dtype=np.int32)),
+        pa.StructArray.from_arrays([pa.array(roles).take(pa.array(np.tile(np.arange(len(sizes), dtype=np.int32),
+                                                                          len(counts)))), content],
+                                   fields=list(message_type.value_type)), type=message_type)
+    return messages, prompt, pieces.take(pa.array(first_output + own)) if completion else None
+
+
+def _offsets(sizes: np.ndarray) -> np.ndarray:
+    offsets = np.zeros(len(sizes) + 1, dtype=np.int64)
+    np.cumsum(sizes, out=offsets[1:])
+    return offsets
+
+
+def _system_pieces(index: np.ndarray, at: np.ndarray, framed: np.ndarray, instruction_piece: np.ndarray,
+                   counts: np.ndarray, shots: np.ndarray, first_input: int, first_output: int) -> None:
+    """Write each row's system pieces into ``index`` from ``at[row]`` on: its instruction alone, or its shots (inputs
+    from piece ``first_input`` on, outputs from ``first_output``), its instruction and piece 3."""
+    index[at[~framed]] = instruction_piece[~framed]
     shot_ends = np.cumsum(counts)
-    shot_starts = np.repeat(offsets[:-1], counts) + 5 * (np.arange(len(shots)) - np.repeat(shot_ends - counts, counts))
+    shot_starts = np.repeat(at, counts) + 5 * (np.arange(len(shots)) - np.repeat(shot_ends - counts, counts))
     index[shot_starts] = _PIECE_START
     index[shot_starts + 1] = first_input + shots
     index[shot_starts + 2] = _PIECE_MIDDLE
-    index[shot_starts + 3] = first_output_piece + shots
+    index[shot_starts + 3] = first_output + shots
     index[shot_starts + 4] = _PIECE_END
-    ends = offsets[1:][framed]
-    index[ends - 2] = first_instruction + instruction[framed]
+    ends = at[framed] + 5 * counts[framed] + 2
+    index[ends - 2] = instruction_piece[framed]
     index[ends - 1] = _PIECE_LEARN
-    pieces = pa.concat_arrays([pa.array(_PIECES + instructions, type=pa.string()), inputs, outputs])
-    return pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets.astype(np.int32)), pieces.take(pa.array(index))), "")
 
 
-def users(inputs: Any, counts: np.ndarray) -> Any:
-    """Each row's user text: its input (``inputs``, one per row) as the k-shot query when it has shots, else as it is."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    framed = pa.array(counts > 0)
-    return pc.binary_join_element_wise(pc.if_else(framed, _QUERY_START, ""), inputs, pc.if_else(framed, _QUERY_END, ""), "")
-
-
-def messages(contents: list[Any], roles: list[str], message_type: Any) -> Any:
-    """Each row's messages: ``{role: roles[i], content: contents[i][row]}`` for each i, as a list array of
-    ``message_type`` (datasets' list of {role, content})."""
-    import pyarrow as pa
-
-    rows, width = len(contents[0]), len(contents)
-    # the contents interleaved: row 0's first, second, ..., then row 1's
-    interleaved = (np.arange(rows, dtype=np.int64)[:, None] + rows * np.arange(width)).ravel()
-    content = pa.concat_arrays(contents).take(pa.array(interleaved))
-    role = pa.array(roles).take(pa.array(np.tile(np.arange(width, dtype=np.int32), rows)))
-    return pa.ListArray.from_arrays(
-        pa.array(np.arange(0, width * rows + 1, width, dtype=np.int32)),
-        pa.StructArray.from_arrays([role, content], fields=list(message_type.value_type)), type=message_type)
+def _user_pieces(index: np.ndarray, at: np.ndarray, framed: np.ndarray, input_piece: np.ndarray) -> None:
+    """Write each row's user pieces into ``index`` from ``at[row]`` on: its input, between pieces 4 and 5 when framed."""
+    index[at[~framed]] = input_piece[~framed]
+    index[at[framed]] = _PIECE_QUERY
+    index[at[framed] + 1] = input_piece[framed]
+    index[at[framed] + 2] = _PIECE_QUERY_END
 
 
 def with_bitmaps(array: Any, present: bool) -> Any:

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from medsreg.build.framing import messages, systems, users, with_bitmaps
+from medsreg.build.framing import frame_rows, with_bitmaps
 from medsreg.build.plan import test_instances
 from medsreg.build.draws import input_groups, suite_draws
 from medsreg.build.render import first_output
@@ -106,7 +106,6 @@ def suite_table(suite: Suite, segments: list[tuple[Part, int, int]], schema: Any
     table ``pa.Table.from_pylist`` makes of ``render.suite_row``'s dicts, the framed texts made in Arrow (framing.py).
     ``arrays``: the tasks' instances as Arrow arrays made for earlier tables (filled in here)."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     arrays = {} if arrays is None else arrays
     instructions: list[str] = []
@@ -133,13 +132,14 @@ def suite_table(suite: Suite, segments: list[tuple[Part, int, int]], schema: Any
                             ("legacy_id", task.legacy_id)):
             columns[name].extend([value] * rows)
     counts_array, own_array, shots_array = (np.concatenate(parts) for parts in (counts, own, shots))
-    ids, inputs, outputs = (pa.concat_arrays([getattr(held, name).take(needed) for held, needed in gathered])
-                            for name in ("ids", "inputs", "outputs"))
-    system = systems(inputs, outputs, instructions, np.concatenate(instruction), counts_array, shots_array)
-    user = users(inputs.take(pa.array(own_array)), counts_array)
+    ids = pa.concat_arrays([held.ids.take(needed) for held, needed in gathered])
+    message, prompt, _ = frame_rows([held.inputs.take(needed) for held, needed in gathered],
+                                    [held.outputs.take(needed) for held, needed in gathered], instructions,
+                                    np.concatenate(instruction), counts_array, shots_array, own_array,
+                                    schema.field("messages").type, completion=False)
     shot_offsets = pa.array(np.concatenate([[0], np.cumsum(counts_array)]).astype(np.int32))
-    built = {"messages": messages([system, user], ["system", "user"], schema.field("messages").type),
-             "prompt": pc.binary_join_element_wise(system, user, "\n"),
+    built = {"messages": message,
+             "prompt": prompt,
              "references": pa.concat_arrays(references),
              "instance_id": ids.take(pa.array(own_array)),
              "shot_ids": pa.ListArray.from_arrays(shot_offsets, ids.take(pa.array(shots_array)),
