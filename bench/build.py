@@ -21,8 +21,8 @@ What it does:
    * ``build``: ``medsreg build`` of the default mixture of the training tasks and of the suite
      (decontaminated against it), through the library entry point ``pipeline.run_build``, with its
      steps timed (read + plan with decontamination, write; within the write, each dataset's own cost: the CPU
-     seconds spent making its rows into Arrow and writing them, in the workers and, for a suite's instance arrays, in
-     the build process; per row for the suite vs the mixture). Decontamination runs inside the worker
+     seconds spent drawing its rows' random choices, making them into Arrow and writing them, in the workers and, for a
+     suite's instance arrays, in the build process; per row for the suite vs the mixture). Decontamination runs inside the worker
      processes that read the tasks: its share is their lookup seconds divided by the workers, plus
      the index, over the build's wall time (an upper bound: the build makes the index while its
      workers read);
@@ -258,10 +258,11 @@ def phase_build(data: Path, output: Path, with_suites: bool, profile: bool = Fal
         setattr(pipeline, name, timed(name, getattr(pipeline, name)))
     from medsreg.build import mixture, suitebuild
 
-    # each dataset's own cost: the CPU seconds of the worker jobs that make its pieces (render, write), summed over the
-    # workers, and of what the build process makes for them (the suite's arrays). The pieces of a suite are made by the
-    # mixture's workers, beside its last buckets: wall time per dataset would not tell them apart. The jobs report
-    # through a file: they run in other processes.
+    # each dataset's own cost: the CPU seconds of the worker jobs that make its rows (their random choices drawn, then
+    # rendered and written), summed over the workers, and of what the build process makes for them (the suite's
+    # arrays); a mixture draws its rows in a pass of their own (pass 2), a suite's pieces draw theirs. The pieces of a
+    # suite are made by the mixture's workers, beside its last buckets: wall time per dataset would not tell them
+    # apart. The jobs report through a file: they run in other processes.
     jobs_file = Path(tempfile.mkstemp(prefix="medsreg-bench-jobs-")[1])
 
     def cpu_timed(function, name: str):
@@ -276,6 +277,7 @@ def phase_build(data: Path, output: Path, with_suites: bool, profile: bool = Fal
         wrapper.__module__, wrapper.__qualname__ = function.__module__, function.__qualname__  # found by name in workers
         return wrapper
 
+    mixture._rows_one = cpu_timed(mixture._rows_one, "mixture")
     mixture._write_bucket = cpu_timed(mixture._write_bucket, "mixture")
     suitebuild._suite_piece = cpu_timed(suitebuild._suite_piece, "suite")
     suitebuild.suite_step = cpu_timed(suitebuild.suite_step, "suite")
@@ -449,8 +451,8 @@ def report(args: argparse.Namespace, planted: dict, gen_s: float, full: dict, ba
         f"{'     select, read sources, plan (without decontamination)':<62}{read_plan:>9.2f}",
         f"{'     decontamination (13-gram index of the suite, scan / workers)':<62}{steps.get('decontaminate', 0):>9.2f}",
         f"{'     write: render, hash, Arrow, card, manifest':<62}{steps.get('_write', 0):>9.2f}",
-        f"{'       mixture: CPU, its buckets rendered and written':<62}{figures['mixture_cpu_s']:>9.2f}{mixture_us:>9.2f}",
-        f"{'       suite: CPU, its pieces rendered and written':<62}{figures['suite_cpu_s']:>9.2f}{suite_us:>9.2f}",
+        f"{'       mixture: CPU, its rows drawn, rendered and written':<62}{figures['mixture_cpu_s']:>9.2f}{mixture_us:>9.2f}",
+        f"{'       suite: CPU, its rows drawn, rendered and written':<62}{figures['suite_cpu_s']:>9.2f}{suite_us:>9.2f}",
         f"{'B0 medsreg build without suites (mixture only)':<62}{bare['build_s']:>9.2f}",
         (f"{'P  pyarrow: from_pylist + IPC write of the same rows':<62}{base['pyarrow_write_s']:>9.2f}"
          f"{base['pyarrow_write_s'] * per:>9.2f}"),
@@ -462,7 +464,7 @@ def report(args: argparse.Namespace, planted: dict, gen_s: float, full: dict, ba
         (f"{'decontamination share of B':<62}{decon_share * 100:>8.1f}%   "
          f"({figures['removed']} removed = {len(planted['leaks'])} planted)"),
         f"{'(B - B0) / B: suites (rendering, writing, decontamination)':<62}{suites_share * 100:>8.1f}%",
-        (f"{'suite row / mixture row (CPU per row: render, write)':<62}{suite_us / mixture_us:>9.2f}x{'':>8}   "
+        (f"{'suite row / mixture row (CPU per row: draw, render, write)':<62}{suite_us / mixture_us:>9.2f}x{'':>8}   "
          f"<= {GOALS['suite_over_mixture_per_row']:.1f}  {ok('suite_over_mixture_per_row')}"),
         "",
         f"{'peak RSS, build process (B)':<62}{full['peak_rss_mb']:>9.0f} MB   (after imports {full['rss_after_imports_mb']:.0f} MB)",

@@ -64,7 +64,8 @@ def frame_rows(inputs: list[Any], outputs: list[Any], instructions: list[str], i
     if completion:
         index[starts[:, 2]] = first_output + own
     content = pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets.astype(np.int32)), pieces.take(pa.array(index))), "")
-    del index
+    completed = pieces.take(pa.array(first_output + own)) if completion else None
+    del index, pieces  # before the prompts are made: the fewer pages a bucket holds at once, the fewer a new worker maps
     # system, newline, user: from the contents (two texts a row) rather than from the pieces again (twenty a row)
     width = len(sizes)
     prompt = pc.binary_join_element_wise(content.take(pa.array(np.arange(0, width * len(counts), width))),
@@ -75,7 +76,7 @@ def frame_rows(inputs: list[Any], outputs: list[Any], instructions: list[str], i
         pa.StructArray.from_arrays([pa.array(roles).take(pa.array(np.tile(np.arange(len(sizes), dtype=np.int32),
                                                                           len(counts)))), content],
                                    fields=list(message_type.value_type)), type=message_type)
-    return messages, prompt, pieces.take(pa.array(first_output + own)) if completion else None
+    return messages, prompt, completed
 
 
 def _offsets(sizes: np.ndarray) -> np.ndarray:
