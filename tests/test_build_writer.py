@@ -506,3 +506,19 @@ def test_the_jobs_of_several_steps_are_made_in_order_by_one_set_of_workers(worke
     else:
         # two processes in all (two pools would make up to four), neither of them this one
         assert os.getpid() not in processes[0] | processes[1] and len(processes[0] | processes[1]) <= 2
+
+
+def test_few_collections_nests_and_only_the_outermost_use_thaws():
+    """workers.few_collections: a build runs inside one and its steps inside others; an inner one ending must leave
+    the build's objects frozen and the threshold raised, and the outermost one ending puts both back."""
+    import gc
+
+    from medsreg.build.workers import JOB_COLLECTION_THRESHOLD, few_collections
+
+    before, frozen = gc.get_threshold(), gc.get_freeze_count()
+    with few_collections():
+        held = [[] for _ in range(10)]  # made between the two uses: frozen by the inner one
+        with few_collections():
+            assert gc.get_freeze_count() > frozen + len(held)
+        assert gc.get_threshold()[0] == JOB_COLLECTION_THRESHOLD and gc.get_freeze_count() > frozen + len(held)
+    assert gc.get_threshold() == before and gc.get_freeze_count() == frozen

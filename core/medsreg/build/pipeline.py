@@ -44,7 +44,7 @@ from medsreg.build.suites import (
     status_word,
     unreadable,
 )
-from medsreg.build.workers import default_workers, in_steps
+from medsreg.build.workers import default_workers, few_collections, in_steps
 from medsreg.build.writer import MIXTURE_PATH, mixture_path, scratch_beside, suite_path
 from medsreg.catalog import Catalog, LoadedMixture, LoadedSuite, LoadedTask
 from medsreg.errors import MedsregError
@@ -133,6 +133,11 @@ def run_build(options: BuildOptions, *, say: Echo = print, warn: Echo = print) -
     every registered mixture with a task that can be read here is built, each in ``mixtures/<plugin>--<name>/``;
     when none can, the default spec over every available training task (the bundled samples on a fresh clone).
     """
+    with few_collections():  # a build makes millions of objects and no cycle worth collecting while it runs
+        return _run_build(options, say, warn)
+
+
+def _run_build(options: BuildOptions, say: Echo, warn: Echo) -> BuildResult:
     spec_file = _overridden(load_spec(options.spec), options) if options.spec is not None else None
     if not options.dry_run and options.output.exists() and not options.overwrite:
         raise MedsregError(f"the output {options.output} already exists; pass --overwrite to replace it (the old output stays "

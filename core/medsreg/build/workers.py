@@ -8,8 +8,8 @@ shard sink reach them without being pickled; a job's result comes back pickled, 
 not depend on the number of workers. Where fork is not available the jobs run one after the other
 in this process, through the same functions.
 
-The jobs run with few garbage collections (``_few_collections``): a job makes hundreds of thousands of
-objects that form no cycle (a task's instances, its rendered rows), and at Python's default threshold
+The jobs (and a build as a whole) run with few garbage collections (``few_collections``): a job makes hundreds of
+thousands of objects that form no cycle (a task's instances, its rendered rows), and at Python's default threshold
 the collector runs every 700 of them and walks the young ones each time, and the old ones often.
 
 A worker's Arrow buffers come from the system allocator (``_start_worker``), not pyarrow's default
@@ -132,7 +132,7 @@ def in_workers(count: int, shared: dict[str, Any]) -> Iterator[Callable]:
     SHARED.clear()
     SHARED.update(shared)
     try:
-        with _few_collections():
+        with few_collections():
             if count <= 1 or not can_fork():
                 yield lambda function, jobs: map(function, jobs)
                 return
@@ -159,7 +159,7 @@ def in_steps(count: int, steps: Sequence[Step]) -> Iterator[list[Iterator[Any]]]
     take the jobs in order, step after step (or by this process, as each iterator is read)."""
     jobs = sum(len(step.jobs) for step in steps)
     if min(count, jobs) <= 1 or not can_fork():
-        with _few_collections():
+        with few_collections():
             yield [map(partial(step.function, step.state), step.jobs) for step in steps]
         return
     keys = [f"step-{number}" for number in range(len(steps))]
@@ -204,15 +204,23 @@ JOB_COLLECTION_THRESHOLD = 100_000
 """Allocations between two collections of the youngest generation while jobs run (Python's default: 700)."""
 
 
+_COLLECTING = {"depth": 0}
+
+
 @contextmanager
-def _few_collections() -> Iterator[None]:
-    """Collect garbage rarely while jobs run: the forked workers inherit the threshold, and the objects this process
-    holds are frozen first (never walked by a worker's collections, nor their pages copied by them)."""
+def few_collections() -> Iterator[None]:
+    """Collect garbage rarely while a build runs and its jobs run: the forked workers inherit the threshold, and the
+    objects this process holds are frozen first (never walked by a worker's collections, nor their pages copied by
+    them), again at each inner use (before its workers fork). Only the outermost use thaws them and restores the
+    threshold."""
     threshold = gc.get_threshold()
     gc.freeze()
     gc.set_threshold(JOB_COLLECTION_THRESHOLD, *threshold[1:])
+    _COLLECTING["depth"] += 1
     try:
         yield
     finally:
-        gc.set_threshold(*threshold)
-        gc.unfreeze()
+        _COLLECTING["depth"] -= 1
+        if not _COLLECTING["depth"]:
+            gc.set_threshold(*threshold)
+            gc.unfreeze()
