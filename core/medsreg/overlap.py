@@ -234,7 +234,10 @@ def _split(texts: list[str]) -> tuple[bytes, np.ndarray, np.ndarray, np.ndarray]
     changes = np.zeros(kind.size, dtype=bool)
     np.not_equal(kind[1:], kind[:-1], out=changes[1:])
     edges = np.flatnonzero(changes)  # the buffer starts and ends with NUL: as many token starts as ends
-    starts, ends = edges[kind[edges] != _OTHER], edges[kind[edges - 1] != _OTHER]
+    if ascii_only:  # a byte is in a token or not (no ideograph): the edges alternate, a start then an end
+        starts, ends = edges[0::2], edges[1::2]
+    else:
+        starts, ends = edges[kind[edges] != _OTHER], edges[kind[edges - 1] != _OTHER]
     return blob, starts, ends, np.diff(np.searchsorted(starts, np.append(text_starts, len(blob))))
 
 
