@@ -19,11 +19,11 @@ from medsreg.build.render import LEARN_FROM_SHOTS, QUERY, SHOT, SHOT_SEPARATOR
 _SHOT_START, _SHOT_REST = SHOT.split("{input}")
 _SHOT_MIDDLE, _SHOT_END = _SHOT_REST.split("{output}")
 _QUERY_START, _QUERY_END = QUERY.split("{input}")
-_PIECES = [_SHOT_START, _SHOT_MIDDLE, _SHOT_END + SHOT_SEPARATOR, LEARN_FROM_SHOTS, _QUERY_START, _QUERY_END, "\n"]
+_PIECES = [_SHOT_START, _SHOT_MIDDLE, _SHOT_END + SHOT_SEPARATOR, LEARN_FROM_SHOTS, _QUERY_START, _QUERY_END]
 """The constant pieces of the framing: a shot is pieces 0, input, 1, output, 2 (its end and the separator that follows
 every shot, the last one's before the instruction); the instruction is followed by piece 3; a k-shot query is pieces 4,
-input, 5; a prompt is the system text, piece 6 and the user text."""
-_PIECE_START, _PIECE_MIDDLE, _PIECE_END, _PIECE_LEARN, _PIECE_QUERY, _PIECE_QUERY_END, _PIECE_NEWLINE = range(len(_PIECES))
+input, 5."""
+_PIECE_START, _PIECE_MIDDLE, _PIECE_END, _PIECE_LEARN, _PIECE_QUERY, _PIECE_QUERY_END = range(len(_PIECES))
 
 
 def frame_rows(inputs: list[Any], outputs: list[Any], instructions: list[str], instruction: np.ndarray,
@@ -36,9 +36,9 @@ def frame_rows(inputs: list[Any], outputs: list[Any], instructions: list[str], i
     ``inputs`` and ``outputs`` (string or large string arrays, laid end to end: ``outputs[i]`` goes with ``inputs[i]``;
     both lists are emptied).
 
-    Every text is a list of pieces (the constant parts, instructions, inputs, outputs) joined by one ``binary_join``,
-    which copies each byte of the result once: the messages' contents (each row's system, user and completion, one after
-    the other) in one, the prompts in another.
+    The messages' contents (each row's system, user and completion, one after the other) are lists of pieces (the
+    constant parts, instructions, inputs, outputs) joined by one ``binary_join``; a prompt joins its row's system and
+    user texts taken from them (two texts a row, where the pieces are twenty).
     """
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -66,7 +66,6 @@ def frame_rows(inputs: list[Any], outputs: list[Any], instructions: list[str], i
     content = pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets.astype(np.int32)), pieces.take(pa.array(index))), "")
     completed = pieces.take(pa.array(first_output + own)) if completion else None
     del index, pieces  # before the prompts are made: the fewer pages a bucket holds at once, the fewer a new worker maps
-    # system, newline, user: from the contents (two texts a row) rather than from the pieces again (twenty a row)
     width = len(sizes)
     prompt = pc.binary_join_element_wise(content.take(pa.array(np.arange(0, width * len(counts), width))),
                                          content.take(pa.array(np.arange(1, width * len(counts), width))), "\n")
