@@ -20,6 +20,7 @@ which decides where ``save_to_disk`` starts a shard.
 
 from __future__ import annotations
 
+import mmap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -82,6 +83,33 @@ def read_pool(path: Path) -> Any:
     return pa.ipc.open_file(pa.memory_map(str(path))).get_batch(0)
 
 
+class OpenedPools:
+    """The pools one process reads for a pass over the buckets, each opened once (opening an Arrow file costs more than
+    the few rows a small task gives a bucket) and mapped; the pages a take touched are given back at once (the page cache
+    keeps them), so that the process maps one pool's pages at a time, not every pool's, whatever the scale."""
+
+    def __init__(self) -> None:
+        self._pools: dict[Path, tuple[mmap.mmap, Any]] = {}
+
+    def take(self, path: Path, positions: np.ndarray) -> Any:
+        """The id, input and output of the pool's instances at ``positions`` (a record batch of copies)."""
+        import pyarrow as pa
+
+        held = self._pools.get(path)
+        if held is None:
+            if not path.is_file():
+                raise MedsregError(f"the build's scratch file {path} has gone (removed while building?); run the build "
+                                   "again")
+            with open(path, "rb") as handle:
+                mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+            batch = pa.ipc.open_file(pa.BufferReader(pa.py_buffer(mapped))).get_batch(0).select([0, 1, 2])
+            held = self._pools[path] = (mapped, batch)
+        taken = held[1].take(pa.array(positions))
+        if hasattr(mmap, "MADV_DONTNEED"):  # elsewhere than Linux and the BSDs the pages simply stay mapped
+            held[0].madvise(mmap.MADV_DONTNEED)
+        return taken
+
+
 _FIXED = 4
 """Columns of a rows file before the shots: pool position, repeat, instruction index, shot count."""
 
@@ -140,9 +168,7 @@ class _Drawn:
     """The pool's id, input and output of every instance the rows use (a record batch of large strings)."""
 
 
-def _gather(part: TaskRows, shots: int, start: int, end: int, opened: dict[Path, Any] | None) -> _Drawn:
-    import pyarrow as pa
-
+def _gather(part: TaskRows, shots: int, start: int, end: int, opened: OpenedPools) -> _Drawn:
     width = _FIXED + shots
     if not part.rows.is_file():
         raise MedsregError(f"the build's scratch file {part.rows} has gone (removed while building?); run the build again")
@@ -151,24 +177,19 @@ def _gather(part: TaskRows, shots: int, start: int, end: int, opened: dict[Path,
     counts = rows[:, 3]
     chosen = rows[:, _FIXED:][np.arange(shots) < counts[:, None]]  # row by row, each row's shots in order
     needed, inverse = np.unique(np.concatenate([rows[:, 0], chosen]), return_inverse=True)
-    pool = opened.get(part.pool) if opened is not None else None
-    if pool is None:
-        pool = read_pool(part.pool).select([0, 1, 2])
-        if opened is not None:
-            opened[part.pool] = pool
-    texts = pool.take(pa.array(needed))
+    texts = opened.take(part.pool, needed)
     return _Drawn(part.task, inverse[: end - start], rows[:, 2], counts, inverse[end - start :], rows[:, 1], texts)
 
 
 def bucket_table(spec: MixtureSpec, parts: list[TaskRows], schema: Any, bucket: int,
-                 opened: dict[Path, Any] | None = None) -> Any:
+                 opened: OpenedPools | None = None) -> Any:
     """Bucket ``bucket`` of the mixture in its final order: a pyarrow Table of ``schema`` (``training_row``'s columns).
 
-    ``opened``: the pools this process has read so far (path -> record batch), for the next buckets: opening an Arrow
-    file costs more than the few rows a small task gives a bucket. Kept for one pass over the buckets (a pool file of
-    the same name in a later build is another file)."""
+    ``opened``: the pools this process has opened for earlier buckets of this pass (a pool file of the same name in a
+    later build is another file)."""
     import pyarrow as pa
 
+    opened = opened if opened is not None else OpenedPools()
     spans = [(part, *part.span(bucket)) for part in parts]
     drawn = [_gather(part, spec.shots, start, end, opened) for part, start, end in spans if end > start]
     if not drawn:

@@ -44,7 +44,7 @@ from medsreg.build.plan import (
     row_buckets,
     training_instances,
 )
-from medsreg.build.bucket import TaskRows, bucket_table, read_pool, write_pool, write_rows
+from medsreg.build.bucket import OpenedPools, TaskRows, bucket_table, read_pool, write_pool, write_rows
 from medsreg.build.shards import Piece, Shards
 from medsreg.build.workers import SHARED, Later, Step, can_fork, in_workers
 from medsreg.catalog import Catalog, LoadedTask
@@ -260,7 +260,7 @@ def task_rows(plan: Plan, scratch: Path, pools: Path, *, workers: int = 1, progr
 
 def shuffled_tables(plan: Plan, parts: list[TaskRows], schema: Any) -> Iterator[Any]:
     """Pass 3 in this process: the mixture in its final order, one bucket (a pyarrow Table) at a time."""
-    opened: dict[Path, Any] = {}
+    opened = OpenedPools()
     for bucket in range(bucket_count(plan.total)):
         yield bucket_table(plan.spec, parts, schema, bucket, opened)
 
@@ -268,7 +268,8 @@ def shuffled_tables(plan: Plan, parts: list[TaskRows], schema: Any) -> Iterator[
 def bucket_step(plan: Plan, parts: list[TaskRows], schema: Any, shards: Shards) -> Step:
     """Pass 3 in the workers (``workers.in_steps``): each bucket in its final order put into ``shards`` as piece
     ``bucket``."""
-    return Step({"spec": plan.spec, "parts": parts, "schema": schema, "shards": shards, "opened": {}}, _write_bucket,
+    return Step({"spec": plan.spec, "parts": parts, "schema": schema, "shards": shards, "opened": OpenedPools()},
+                _write_bucket,
                 range(bucket_count(plan.total)))
 
 
