@@ -234,7 +234,8 @@ def test_a_bucket_is_training_rows_shuffled_with_their_bytes_and_nbytes(tmp_path
     (shots from the candidate list), a one-instance task without an output, legacy id, category or source."""
     import numpy as np
     import pyarrow as pa
-    from medsreg.build.bucket import TaskRows, bucket_table, read_pool, write_pool, write_rows
+    from medsreg.build.bucket import OpenedPools, TaskRows, bucket_table, read_pool, write_pool, write_rows
+    from medsreg.errors import MedsregError
     from medsreg.build.pipeline import training_features
     from medsreg.build.plan import bucket_order
     from medsreg.build.spec import default_spec
@@ -265,13 +266,17 @@ def test_a_bucket_is_training_rows_shuffled_with_their_bytes_and_nbytes(tmp_path
         made = [training_row(task, pool, position, repeat, **options) for position, repeat in zip(positions, repeats)]
         rows_by_bucket[0].append(made[:half])
         rows_by_bucket[1].append(made[half:])
+    opened = OpenedPools()  # as a worker reads them: each pool opened once for every bucket it makes
     for bucket, per_task in rows_by_bucket.items():
         expected = pa.Table.from_batches([_through_ipc(pa.RecordBatch.from_pylist(rows, schema=schema))
                                           for rows in per_task if rows], schema=schema)
         expected = expected.take(bucket_order(spec.seed, bucket, expected.num_rows))
-        _assert_same_table(bucket_table(spec, parts, schema, bucket), expected, batch_rows=25)
+        _assert_same_table(bucket_table(spec, parts, schema, bucket, opened), expected, batch_rows=25)
     shots = [row["shot_ids"] for row in bucket_table(spec, parts, schema, 0).to_pylist() if row["task"] == "p/cleaned"]
     assert shots and not {"i0", "i5", "i6", "i119"} & {shot for row in shots for shot in row}
+    (tmp_path / "3.arrow").unlink()
+    with pytest.raises(MedsregError, match=r"scratch file .*3\.arrow has gone .*run the build again"):
+        bucket_table(spec, parts, schema, 0)
 
 
 @pytest.mark.parametrize("size, distinct, rewrites, shots, p_original, p_zero_shot, by_row", [
