@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from pathlib import Path
 
 CATEGORIES: tuple[str, ...] = (
     "Diagnosis",
@@ -190,17 +191,17 @@ def _keep_known_languages(known: dict[str, str | None]) -> None:
         pass  # a cache that cannot be written is only slower
 
 
-def _languages_file():
-    """Where the codes are kept, named by the versions of langcodes and of its data; None without langcodes."""
+def _languages_file() -> Path | None:
+    """Where the codes are kept, named by the versions of langcodes and of its data; None without them."""
     import importlib.metadata
 
-    from medsreg.sources import cache_dir
+    from medsreg.sources import package_cache_file
 
     try:
-        versions = [importlib.metadata.version(name) for name in ("langcodes", "language_data")]
+        data = importlib.metadata.version("language_data")
     except importlib.metadata.PackageNotFoundError:
         return None
-    return cache_dir() / "langcodes" / f"codes-{'-'.join(versions)}.json"
+    return package_cache_file("langcodes", (), "codes", data.encode())
 
 
 _LICENSE_REF = re.compile(r"^LicenseRef-[A-Za-z0-9.-]+$")

@@ -55,8 +55,9 @@ def frame_rows(inputs: list[Any], outputs: list[Any], instructions: list[str], i
     system = np.where(framed, 5 * counts + 2, 1)  # pieces per row: the instruction alone, or m shots, it and piece 3
     user = np.where(framed, 3, 1)
     sizes = [system, user, np.ones_like(user)] if completion else [system, user]
+    width = len(sizes)
     offsets = _offsets(np.stack(sizes, axis=1).ravel())  # each row's lists: system, user (, completion)
-    starts = offsets[:-1].reshape(len(counts), len(sizes))
+    starts = offsets[:-1].reshape(len(counts), width)
     index = np.empty(int(offsets[-1]), dtype=np.int64)
     instruction_piece = len(_PIECES) + instruction
     _system_pieces(index, starts[:, 0], framed, instruction_piece, counts, shots, first_input, first_output)
@@ -66,15 +67,13 @@ def frame_rows(inputs: list[Any], outputs: list[Any], instructions: list[str], i
     content = pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets.astype(np.int32)), pieces.take(pa.array(index))), "")
     completed = pieces.take(pa.array(first_output + own)) if completion else None
     del index, pieces  # before the prompts are made: the fewer pages a bucket holds at once, the fewer a new worker maps
-    width = len(sizes)
     prompt = pc.binary_join_element_wise(content.take(pa.array(np.arange(0, width * len(counts), width))),
                                          content.take(pa.array(np.arange(1, width * len(counts), width))), "\n")
-    roles = ["system", "user", "assistant"][: len(sizes)]
-    messages = pa.ListArray.from_arrays(
-        pa.array(np.arange(0, len(sizes) * len(counts) + 1, len(sizes), dtype=np.int32)),
-        pa.StructArray.from_arrays([pa.array(roles).take(pa.array(np.tile(np.arange(len(sizes), dtype=np.int32),
-                                                                          len(counts)))), content],
-                                   fields=list(message_type.value_type)), type=message_type)
+    roles = pa.array(["system", "user", "assistant"][:width]).take(pa.array(np.tile(np.arange(width, dtype=np.int32),
+                                                                                    len(counts))))
+    messages = pa.ListArray.from_arrays(pa.array(np.arange(0, width * len(counts) + 1, width, dtype=np.int32)),
+                                        pa.StructArray.from_arrays([roles, content], fields=list(message_type.value_type)),
+                                        type=message_type)
     return messages, prompt, completed
 
 

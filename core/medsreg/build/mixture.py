@@ -268,9 +268,8 @@ def shuffled_tables(plan: Plan, parts: list[TaskRows], schema: Any) -> Iterator[
 def bucket_step(plan: Plan, parts: list[TaskRows], schema: Any, shards: Shards) -> Step:
     """Pass 3 in the workers (``workers.in_steps``): each bucket in its final order put into ``shards`` as piece
     ``bucket``."""
-    return Step({"spec": plan.spec, "parts": parts, "schema": schema, "shards": shards, "opened": OpenedPools()},
-                _write_bucket,
-                range(bucket_count(plan.total)))
+    state = {"spec": plan.spec, "parts": parts, "schema": schema, "shards": shards, "opened": OpenedPools()}
+    return Step(state, _write_bucket, range(bucket_count(plan.total)))
 
 
 def _write_bucket(state: dict[str, Any], bucket: int) -> Piece:
